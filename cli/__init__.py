@@ -1,0 +1,1 @@
+"""newsbot's command line: a thin front end over the archive in `index/`."""

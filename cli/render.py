@@ -1,0 +1,52 @@
+"""Answers as terminal text and as JSON; pure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from index.records import Answer, Citation
+
+
+def citation_line(citation: Citation) -> str:
+    """'[n] Title — Source, date — url'."""
+    where = ", ".join(
+        part
+        for part in (citation.source, citation.published and citation.published.isoformat())
+        if part
+    )
+    parts = [f"[{citation.n}] {citation.title}", where, citation.url or ""]
+    return " — ".join(part for part in parts if part)
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer, then its numbered citations with snippets."""
+    if not answer.found:
+        return (
+            "The archive has nothing on that. Try other words, or ask an admin to add a "
+            "source that covers it."
+        )
+    lines = [answer.text, ""]
+    for citation in answer.citations:
+        lines += [citation_line(citation), f"    “{citation.snippet}”"]
+    return "\n".join(lines)
+
+
+def answer_json(answer: Answer) -> str:
+    """{"question", "found", "answer", "citations": [...]} as JSON."""
+    citations = []
+    for citation in answer.citations:
+        item = asdict(citation)
+        item["published"] = citation.published.isoformat() if citation.published else None
+        item.pop("chunk_id")
+        citations.append(item)
+    return json.dumps(
+        {
+            "question": answer.question,
+            "found": answer.found,
+            "answer": answer.text if answer.found else answer_text(answer),
+            "citations": citations,
+        },
+        ensure_ascii=False,
+        indent=2,
+    )

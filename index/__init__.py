@@ -1,0 +1,1 @@
+"""newsbot's archive: import, chunk, embed, index and answer with citations."""

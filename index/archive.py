@@ -1,0 +1,316 @@
+"""The archive: SQLite and FAISS kept in step, with imports, answers and rebuilds."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from index.answer import compose_answer, select_hits, split_sentences
+from index.chunking import chunk_text, embedding_text
+from index.embedder import Embedder
+from index.errors import ArchiveError, ModelMismatch
+from index.ingest import content_hash, read_paths
+from index.records import Answer, ArticleDraft, Hit, ImportReport
+from index.settings import Settings
+from index.store import Store
+from index.urls import canonical_url
+from index.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+FLUSH_PASSAGES = 256
+SAVE_EVERY_PASSAGES = 4096
+
+
+class EmptyQuestion(ArchiveError):
+    """The question has no words in it."""
+
+
+@dataclass(frozen=True)
+class Stats:
+    """How big the archive is and how it is indexed."""
+
+    articles: int
+    chunks: int
+    vectors: int
+    model: str
+    dim: int | None
+    index_type: str
+    bytes_on_disk: int
+
+
+def model_fingerprint(name: str) -> str:
+    """A short stable tag for a model, used in the vector file's name."""
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """One line of at most max_chars characters, cut at a word boundary."""
+    text = " ".join(question.split())
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
+    if not any(ch.isalnum() for ch in text):
+        raise EmptyQuestion("Ask a question in words, e.g. “What did the US offer Ukraine?”")
+    return text
+
+
+class Archive:
+    """Opens the data dir; every front end talks to the archive through this."""
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, *, check_model: bool = True
+    ) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.embedder = embedder or Embedder(
+            settings.embedding_model, settings.embedding_batch_size
+        )
+        self.store = Store(self.data_dir / "archive.sqlite3")
+        stored = self.store.get_meta("model")
+        if check_model and stored and stored != self.embedder.name:
+            raise ModelMismatch(
+                f"The index was built with {stored!r} but EMBEDDING_MODEL is "
+                f"{self.embedder.name!r}. Run `newsbot index rebuild` to re-embed the archive "
+                "with the new model, or set EMBEDDING_MODEL back."
+            )
+        self._vectors: VectorIndex | None = None
+        self._vectors_stamp: tuple[int, int] | None = None
+
+    def close(self) -> None:
+        """Release the database."""
+        self.store.close()
+
+    # vectors on disk
+
+    def vector_path(self, model: str | None = None) -> Path:
+        """The FAISS file of a model (the configured one by default)."""
+        return self.data_dir / f"vectors-{model_fingerprint(model or self.embedder.name)}.faiss"
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self.vector_path().stat()
+        except FileNotFoundError:
+            return None
+        return info.st_mtime_ns, info.st_ino
+
+    def vectors(self) -> VectorIndex:
+        """The current index, re-read when another process has replaced the file."""
+        stamp = self._stamp()
+        if self._vectors is None or (stamp is not None and stamp != self._vectors_stamp):
+            if stamp is None:
+                self._vectors = VectorIndex.empty(self.embedder.dim)
+            else:
+                self._vectors = VectorIndex.load(self.vector_path())
+            self._vectors_stamp = stamp
+        return self._vectors
+
+    def _save(self, vectors: VectorIndex) -> None:
+        vectors.save(self.vector_path())
+        self._vectors, self._vectors_stamp = vectors, self._stamp()
+
+    @contextmanager
+    def _writing(self) -> Iterator[VectorIndex]:
+        """One writer at a time across processes; readers go on with the old index."""
+        with open(self.data_dir / "write.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield self.vectors()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _embed_into(self, vectors: VectorIndex, pending: list[tuple[int, str]]) -> None:
+        if not pending:
+            return
+        ids = np.array([chunk_id for chunk_id, _ in pending], dtype=np.int64)
+        vectors.add(ids, self.embedder.embed_passages([text for _, text in pending]))
+        if self.store.get_meta("model") is None:
+            self.store.set_meta("model", self.embedder.name)
+            self.store.set_meta("dim", str(vectors.dim))
+
+    # keeping SQLite and FAISS in step
+
+    def sync(self) -> int:
+        """Embed passages that have no vector yet and drop vectors of deleted passages."""
+        with self._writing() as vectors:
+            chunk_ids, vector_ids = self.store.chunk_ids(), vectors.ids()
+            missing = np.setdiff1d(chunk_ids, vector_ids, assume_unique=True)
+            extra = np.setdiff1d(vector_ids, chunk_ids, assume_unique=True)
+            if len(missing) == 0 and len(extra) == 0:
+                return 0
+            log.info("Catching up: %d passages to embed, %d to drop", len(missing), len(extra))
+            vectors.remove(extra)
+            for start in range(0, len(missing), FLUSH_PASSAGES):
+                rows = self.store.embedding_texts(missing[start : start + FLUSH_PASSAGES].tolist())
+                self._embed_into(vectors, [(i, embedding_text(t, c)) for i, t, c in rows])
+            self._save(vectors)
+            return int(len(missing) + len(extra))
+
+    # imports
+
+    def add_drafts(
+        self,
+        drafts: Iterable[ArticleDraft],
+        source_id: int | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Store new articles, embed only their passages, and save the index."""
+        added = duplicates = chunks = 0
+        failures: list[tuple[str, str]] = []
+        with self._writing() as vectors:
+            pending: list[tuple[int, str]] = []
+            unsaved = 0
+            for draft in drafts:
+                if progress:
+                    progress(1)
+                url = canonical_url(draft.url) if draft.url else None
+                digest = content_hash(draft.text)
+                if self.store.has_article(url, digest):
+                    duplicates += 1
+                    continue
+                pieces = chunk_text(
+                    draft.text,
+                    self.embedder.count_tokens,
+                    self.settings.chunk_tokens,
+                    self.settings.chunk_overlap,
+                )
+                if not pieces:
+                    failures.append((draft.title or "untitled", "no text to index"))
+                    continue
+                article, stored = self.store.add_article(
+                    replace(draft, url=url), digest, pieces, source_id
+                )
+                added += 1
+                chunks += len(stored)
+                pending += [(c.id, embedding_text(article.title, c.text)) for c in stored]
+                if len(pending) >= FLUSH_PASSAGES:
+                    self._embed_into(vectors, pending)
+                    unsaved += len(pending)
+                    pending = []
+                    if unsaved >= SAVE_EVERY_PASSAGES:
+                        self._save(vectors)
+                        unsaved = 0
+            self._embed_into(vectors, pending)
+            if added:
+                self._save(vectors)
+        return ImportReport(added, duplicates, chunks, tuple(failures))
+
+    def import_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> ImportReport:
+        """Import files and folders; unreadable files are reported, not fatal."""
+        report = ImportReport()
+        for result in read_paths(paths):
+            report += ImportReport(failures=result.failures)
+            report += self.add_drafts(result.drafts, progress=progress)
+        return report
+
+    def seed(self) -> ImportReport | None:
+        """Import the bundled sample articles into a new, empty archive (once)."""
+        if self.store.get_meta("seeded") or self.store.counts()[0]:
+            return None
+        report = self.import_paths([self.settings.seeds_dir])
+        self.store.set_meta("seeded", "1")
+        return report
+
+    def remove_chunks(self, chunk_ids: list[int]) -> None:
+        """Drop vectors of chunks already deleted from SQLite."""
+        with self._writing() as vectors:
+            vectors.remove(np.array(chunk_ids, dtype=np.int64))
+            self._save(vectors)
+
+    # answers
+
+    def search(self, question: str, limit: int) -> list[Hit]:
+        """The passages closest to the question, best first."""
+        vectors = self.vectors()
+        if len(vectors) == 0:
+            return []
+        query = self.embedder.embed_queries([question])
+        scores, ids = vectors.search(query, limit)
+        found = self.store.hits([int(i) for i in ids[0] if i >= 0])
+        return [
+            Hit(chunk=found[int(i)][0], article=found[int(i)][1], score=float(s))
+            for s, i in zip(scores[0], ids[0], strict=True)
+            if int(i) in found
+        ]
+
+    def ask(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
+        """An answer built from the archive's own sentences, with numbered citations."""
+        question = clean_question(question, self.settings.max_question_chars)
+        k = k or self.settings.top_k
+        per_article = self.settings.passages_per_article
+        hits = [
+            hit
+            for hit in self.search(question, (offset + k) * per_article * 3 + 10)
+            if hit.score >= self.settings.min_score
+        ]
+        chosen = select_hits(hits, offset + k, per_article)[offset:]
+        return self.compose(question, chosen)
+
+    def compose(self, question: str, hits: list[Hit]) -> Answer:
+        """Pick the sentences of the hits closest to the question."""
+        candidates = [
+            (index, sentence)
+            for index, hit in enumerate(hits)
+            for sentence in split_sentences(hit.chunk.text)
+        ]
+        scored: list[tuple[int, str, float]] = []
+        if candidates:
+            query, *rows = self.embedder.embed_queries(
+                [question] + [sentence for _, sentence in candidates]
+            )
+            similarities = np.asarray(rows) @ query
+            scored = [
+                (index, sentence, float(score))
+                for (index, sentence), score in zip(candidates, similarities, strict=True)
+            ]
+        return compose_answer(question, hits, scored, self.settings.answer_sentences)
+
+    # whole-index work
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Re-embed every passage into a new index and swap it in; the old one serves meanwhile."""
+        with self._writing():
+            fresh = VectorIndex.empty(self.embedder.dim)
+            for rows in self.store.iter_embedding_texts(self.embedder.batch_size):
+                ids = np.array([row[0] for row in rows], dtype=np.int64)
+                fresh.add(
+                    ids, self.embedder.embed_passages([embedding_text(t, c) for _, t, c in rows])
+                )
+                if progress:
+                    progress(len(rows))
+            previous = self.store.get_meta("model")
+            self._save(fresh)
+            self.store.set_meta("model", self.embedder.name)
+            self.store.set_meta("dim", str(fresh.dim))
+            if previous and previous != self.embedder.name:
+                self.vector_path(previous).unlink(missing_ok=True)
+            return len(fresh)
+
+    def stats(self) -> Stats:
+        """Counts, model and size on disk."""
+        articles, chunks = self.store.counts()
+        path = self.vector_path()
+        vectors = self.vectors() if path.exists() else None
+        size = sum(
+            p.stat().st_size
+            for p in self.data_dir.iterdir()
+            if p.is_file() and not p.name.startswith(".")
+        )
+        dim = self.store.get_meta("dim")
+        return Stats(
+            articles=articles,
+            chunks=chunks,
+            vectors=len(vectors) if vectors else 0,
+            model=self.store.get_meta("model") or self.embedder.name,
+            dim=int(dim) if dim else None,
+            index_type=vectors.kind if vectors else "none",
+            bytes_on_disk=size,
+        )

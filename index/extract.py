@@ -1,0 +1,182 @@
+"""Reads documents (text, Markdown, HTML, JSON, JSON Lines) into article drafts; no I/O."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import PurePath
+
+import trafilatura
+
+from index.errors import ImportFailed
+from index.records import ArticleDraft
+
+SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"})
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+
+
+def parse_date(value: object) -> date | None:
+    """A date from ISO 8601 or RFC 822 text, or None when there is none."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def decode(data: bytes, name: str) -> str:
+    """Text from bytes: UTF-8 (with or without BOM), else Latin-1; binary is refused."""
+    if b"\x00" in data[:8192]:
+        raise ImportFailed(f"{name} looks like a binary file, not text.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def parse_text(text: str, name: str) -> ArticleDraft:
+    """Plain text: a short first line followed by a blank line is the title."""
+    text = _clean(text)
+    first, _, rest = text.partition("\n\n")
+    if rest and len(first) <= 300 and "\n" not in first:
+        return ArticleDraft(title=first.strip(), text=rest.strip())
+    return ArticleDraft(title=PurePath(name).stem, text=text)
+
+
+def parse_markdown(text: str, name: str) -> ArticleDraft:
+    """Markdown with optional front matter (title, url, source, published, id)."""
+    text = _clean(text)
+    meta: dict[str, str] = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        for line in match.group(1).splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                meta[key.strip().lower()] = value.strip().strip("\"'")
+        text = text[match.end() :].strip()
+    if meta.get("title"):
+        title = meta["title"]
+    elif text.startswith("# "):
+        heading, _, text = text.partition("\n")
+        title, text = heading[2:].strip(), text.strip()
+    else:
+        plain = parse_text(text, name)
+        title, text = plain.title, plain.text
+    return ArticleDraft(
+        title=title,
+        text=text,
+        url=meta.get("url") or None,
+        source=meta.get("source") or None,
+        published=parse_date(meta.get("published") or meta.get("date")),
+        external_id=meta.get("id") or None,
+    )
+
+
+def parse_html(html: str, name: str, url: str | None = None) -> ArticleDraft:
+    """The main text, title, date and site of a web page, without navigation or footers."""
+    document = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+    )
+    text = getattr(document, "text", None) if document is not None else None
+    if not text or len(text.strip()) < 40:
+        raise ImportFailed(f"{name}: no article text found on the page.")
+    title = (getattr(document, "title", None) or PurePath(name).stem).strip()
+    body = _clean(text)
+    if body.startswith(title):
+        body = body[len(title) :].strip()
+    return ArticleDraft(
+        title=title,
+        text=body,
+        url=url,
+        source=getattr(document, "sitename", None) or None,
+        published=parse_date(getattr(document, "date", None)),
+    )
+
+
+def parse_record(record: object) -> ArticleDraft:
+    """One JSON object with url, title, text, published, source and optional id."""
+    if not isinstance(record, dict):
+        raise ImportFailed("not a JSON object")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ImportFailed("missing 'text'")
+    title = record.get("title")
+    url = record.get("url")
+    return ArticleDraft(
+        title=title.strip() if isinstance(title, str) and title.strip() else text.strip()[:80],
+        text=_clean(text),
+        url=url.strip() if isinstance(url, str) and url.strip() else None,
+        source=str(record["source"]) if record.get("source") else None,
+        published=parse_date(record.get("published")),
+        external_id=str(record["id"]) if record.get("id") is not None else None,
+    )
+
+
+def parse_records(
+    lines: Iterable[str], name: str
+) -> tuple[list[ArticleDraft], list[tuple[str, str]]]:
+    """JSON Lines: every good line becomes a draft; a bad one is reported by its line number."""
+    drafts: list[ArticleDraft] = []
+    failures: list[tuple[str, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            drafts.append(parse_record(json.loads(line)))
+        except json.JSONDecodeError as error:
+            failures.append((f"{name}:{number}", f"not valid JSON ({error.msg})"))
+        except ImportFailed as error:
+            failures.append((f"{name}:{number}", str(error)))
+    return drafts, failures
+
+
+def parse_document(
+    name: str, data: bytes, url: str | None = None
+) -> tuple[list[ArticleDraft], list[tuple[str, str]]]:
+    """Drafts and per-record failures from a document, by its file name's suffix."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ImportFailed(
+            f"{PurePath(name).name}: unsupported file type; use "
+            + ", ".join(sorted(SUFFIXES))
+            + "."
+        )
+    text = decode(data, name)
+    if suffix == ".jsonl":
+        return parse_records(text.splitlines(), name)
+    if suffix == ".json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ImportFailed(
+                f"{name}: not valid JSON ({error.msg}, line {error.lineno})."
+            ) from error
+        items = loaded if isinstance(loaded, list) else [loaded]
+        return parse_records((json.dumps(item) for item in items), name)
+    if suffix in (".html", ".htm"):
+        drafts = [parse_html(text, name, url)]
+    elif suffix in (".md", ".markdown"):
+        drafts = [parse_markdown(text, name)]
+    else:
+        drafts = [parse_text(text, name)]
+    if not drafts[0].text.strip():
+        raise ImportFailed(f"{name} is empty.")
+    return drafts, []

@@ -1,0 +1,126 @@
+"""newsbot's one Settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class Settings(BaseSettings):
+    """Every setting, with the environment variable that sets it and its help."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    # The archive
+    data_dir: Path = Field(
+        Path("data"), alias="NEWSBOT_DATA_DIR", description="Where the archive lives."
+    )
+    seeds_dir: Path = Field(
+        REPO_SEEDS,
+        alias="NEWSBOT_SEEDS_DIR",
+        description="Sample articles imported into an empty archive.",
+    )
+    embedding_model: str = Field(
+        "",
+        alias="EMBEDDING_MODEL",
+        description="Model name or path; empty means the bundled all-MiniLM-L6-v2.",
+    )
+    embedding_batch_size: int = Field(
+        32, ge=1, le=1024, alias="EMBEDDING_BATCH_SIZE", description="Passages per model call."
+    )
+    chunk_tokens: int = Field(
+        220, ge=32, le=512, alias="NEWSBOT_CHUNK_TOKENS", description="Tokens per passage."
+    )
+    chunk_overlap: int = Field(
+        40, ge=0, le=256, alias="NEWSBOT_CHUNK_OVERLAP", description="Tokens shared by neighbours."
+    )
+
+    # Answers
+    top_k: int = Field(
+        5, ge=1, le=50, alias="NEWSBOT_TOP_K", description="Passages cited per answer."
+    )
+    passages_per_article: int = Field(
+        2,
+        ge=1,
+        le=10,
+        alias="NEWSBOT_PASSAGES_PER_ARTICLE",
+        description="Most passages cited from one article.",
+    )
+    min_score: float = Field(
+        0.35,
+        ge=-1.0,
+        le=1.0,
+        alias="NEWSBOT_MIN_SCORE",
+        description="Relevance floor (cosine); below it the archive has nothing on the question.",
+    )
+    answer_sentences: int = Field(
+        3, ge=1, le=10, alias="NEWSBOT_ANSWER_SENTENCES", description="Sentences in an answer."
+    )
+    max_question_chars: int = Field(
+        1000,
+        ge=10,
+        le=20000,
+        alias="NEWSBOT_MAX_QUESTION_CHARS",
+        description="Longer questions are cut.",
+    )
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = Field(
+        None, alias="TELEGRAM_BOT_TOKEN", description="Bot token from @BotFather."
+    )
+    telegram_api_url: str = Field(
+        "https://api.telegram.org/bot",
+        alias="TELEGRAM_API_URL",
+        description="Bot API base URL (PTB's base_url).",
+    )
+    telegram_file_url: str = Field(
+        "https://api.telegram.org/file/bot",
+        alias="TELEGRAM_FILE_URL",
+        description="Bot API file URL (PTB's base_file_url).",
+    )
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(), alias="ADMIN_IDS", description="Comma-separated numeric Telegram user ids."
+    )
+    questions_per_minute: int = Field(
+        20, ge=1, le=10000, alias="NEWSBOT_QUESTIONS_PER_MINUTE", description="Per-user limit."
+    )
+
+    # Sources
+    allow_private_urls: bool = Field(
+        False,
+        alias="NEWSBOT_ALLOW_PRIVATE_URLS",
+        description="Allow fetching loopback/private addresses (tests only).",
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1024, alias="NEWSBOT_FETCH_MAX_BYTES", description="Largest body fetched."
+    )
+    fetch_timeout: float = Field(
+        15.0, gt=0, le=300, alias="NEWSBOT_FETCH_TIMEOUT", description="Seconds per request."
+    )
+    refresh_minutes: float = Field(
+        30.0, gt=0, alias="NEWSBOT_REFRESH_MINUTES", description="Feed refresh interval."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", alias="NEWSBOT_LOG_LEVEL", description="Logging level."
+    )
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value

@@ -1,0 +1,326 @@
+"""SQLite holds sources, articles and chunks; numbered migrations run on open."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index.records import Article, ArticleDraft, Chunk, ChunkDraft, Source
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the archive
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL,
+        last_fetch_at TEXT,
+        last_error TEXT,
+        etag TEXT,
+        last_modified TEXT
+    );
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE,
+        url TEXT UNIQUE,
+        title TEXT NOT NULL,
+        source_name TEXT,
+        published TEXT,
+        external_id TEXT,
+        content_hash TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX chunks_article ON chunks(article_id);
+    CREATE INDEX articles_source ON articles(source_id);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+_ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_id"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _article(row: Sequence[object]) -> Article:
+    published = row[4]
+    return Article(
+        id=int(row[0]),  # type: ignore[call-overload]
+        title=str(row[1]),
+        url=row[2],  # type: ignore[arg-type]
+        source=row[3],  # type: ignore[arg-type]
+        published=date.fromisoformat(published) if isinstance(published, str) else None,
+        source_id=row[5],  # type: ignore[arg-type]
+    )
+
+
+class Store:
+    """The archive's SQLite database; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version={number}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    @property
+    def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # meta
+
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting of the archive itself (its model, say)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting of the archive itself."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES(?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+
+    # sources
+
+    def add_source(self, kind: str, url: str, title: str = "") -> Source:
+        """Record a new source; its URL must be new."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO sources(kind, url, title, added_at) VALUES(?, ?, ?, ?)",
+                (kind, url, title, _now()),
+            )
+        source = self.get_source(int(cursor.lastrowid or 0))
+        assert source is not None
+        return source
+
+    def _sources(self, where: str, args: Sequence[object]) -> list[Source]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.id, s.kind, s.url, s.title, s.added_at, s.last_fetch_at, s.last_error, "
+                "(SELECT COUNT(*) FROM articles a WHERE a.source_id = s.id) "
+                f"FROM sources s {where} ORDER BY s.id",
+                args,
+            ).fetchall()
+        return [Source(*row) for row in rows]
+
+    def get_source(self, source_id: int) -> Source | None:
+        """The source with this id, if any."""
+        found = self._sources("WHERE s.id=?", (source_id,))
+        return found[0] if found else None
+
+    def find_source(self, url: str) -> Source | None:
+        """The source with this URL, if any."""
+        found = self._sources("WHERE s.url=?", (url,))
+        return found[0] if found else None
+
+    def list_sources(self) -> list[Source]:
+        """Every source, oldest first."""
+        return self._sources("", ())
+
+    def source_validators(self, source_id: int) -> tuple[str | None, str | None]:
+        """The ETag and Last-Modified the source's server gave last time."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT etag, last_modified FROM sources WHERE id=?", (source_id,)
+            ).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
+    def record_fetch(
+        self,
+        source_id: int,
+        error: str | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """Remember when a source was fetched, how it went and its cache validators."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE sources SET last_fetch_at=?, last_error=?, "
+                "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified) WHERE id=?",
+                (_now(), error, etag, last_modified, source_id),
+            )
+
+    def remove_source(self, source_id: int) -> list[int]:
+        """Delete a source with its articles and chunks; returns the removed chunk ids."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                ids = [
+                    int(row[0])
+                    for row in self._db.execute(
+                        "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
+                        "WHERE a.source_id=?",
+                        (source_id,),
+                    )
+                ]
+                self._db.execute("DELETE FROM sources WHERE id=?", (source_id,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return ids
+
+    # articles and chunks
+
+    def has_article(self, url: str | None, content_hash: str) -> bool:
+        """Whether an article with this canonical URL or this content is stored."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM articles WHERE content_hash=? OR (url IS NOT NULL AND url=?)",
+                (content_hash, url),
+            ).fetchone()
+        return row is not None
+
+    def add_article(
+        self,
+        draft: ArticleDraft,
+        content_hash: str,
+        chunks: Sequence[ChunkDraft],
+        source_id: int | None = None,
+    ) -> tuple[Article, list[Chunk]]:
+        """Store an article and its chunks in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO articles(source_id, url, title, source_name, published, "
+                    "external_id, content_hash, text, added_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                    (
+                        source_id,
+                        draft.url,
+                        draft.title,
+                        draft.source,
+                        draft.published.isoformat() if draft.published else None,
+                        draft.external_id,
+                        content_hash,
+                        draft.text,
+                        _now(),
+                    ),
+                )
+                article_id = int(cursor.lastrowid or 0)
+                stored = []
+                for chunk in chunks:
+                    row = self._db.execute(
+                        "INSERT INTO chunks(article_id, ordinal, text) VALUES(?,?,?)",
+                        (article_id, chunk.ordinal, chunk.text),
+                    )
+                    stored.append(
+                        Chunk(int(row.lastrowid or 0), article_id, chunk.ordinal, chunk.text)
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        article = Article(
+            article_id, draft.title, draft.url, draft.source, draft.published, source_id
+        )
+        return article, stored
+
+    def chunk_ids(self) -> np.ndarray:
+        """Every chunk id, ascending, as int64."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
+    def hits(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article]]:
+        """Chunks with their articles, by chunk id; unknown ids are left out."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT c.id, c.article_id, c.ordinal, c.text, {_ARTICLE_COLUMNS} "
+                f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+                [int(i) for i in ids],
+            ).fetchall()
+        return {int(row[0]): (Chunk(*row[:4]), _article(row[4:])) for row in rows}
+
+    def embedding_texts(self, ids: Sequence[int]) -> list[tuple[int, str, str]]:
+        """(chunk id, article title, chunk text) for the given ids, in id order."""
+        found: list[tuple[int, str, str]] = []
+        for start in range(0, len(ids), 900):
+            part = [int(i) for i in ids[start : start + 900]]
+            marks = ",".join("?" * len(part))
+            with self._lock:
+                found += self._db.execute(
+                    "SELECT c.id, a.title, c.text FROM chunks c "
+                    f"JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+                    part,
+                ).fetchall()
+        return sorted(found)
+
+    def iter_embedding_texts(self, batch: int = 512) -> Iterator[list[tuple[int, str, str]]]:
+        """Every (chunk id, title, text) in id order, a batch at a time."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT c.id, a.title, c.text FROM chunks c "
+                    "JOIN articles a ON a.id = c.article_id WHERE c.id > ? ORDER BY c.id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+
+    def article_chunks(self, article_id: int) -> list[Chunk]:
+        """An article's chunks in order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, article_id, ordinal, text FROM chunks "
+                "WHERE article_id=? ORDER BY ordinal",
+                (article_id,),
+            ).fetchall()
+        return [Chunk(*row) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks)."""
+        with self._lock:
+            articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(articles), int(chunks)

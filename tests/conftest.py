@@ -1,0 +1,50 @@
+"""Shared fixtures: the real bundled model, loaded once, and archives in tmp_path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from index.archive import Archive
+from index.embedder import Embedder
+from index.settings import Settings
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).parent.parent
+SEED_QUESTION = "What did the US offer Ukraine?"
+SEED_TITLE = "USA signals readiness to join European coalition for defense of Ukraine"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real bundled all-MiniLM-L6-v2, shared so it loads once per test run."""
+    return Embedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for an archive in tmp_path, ignoring any developer .env."""
+    return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def archive(settings: Settings, embedder: Embedder) -> Iterator[Archive]:
+    """An archive holding the bundled seeds."""
+    opened = Archive(settings, embedder=embedder)
+    opened.seed()
+    yield opened
+    opened.close()
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for running newsbot in a subprocess against data_dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
+    env.update(NEWSBOT_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", **extra)
+    return env
