@@ -46,7 +46,11 @@ class Embedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                import transformers
                 from sentence_transformers import SentenceTransformer
+
+                # Counting tokens of long texts is expected; "longer than maximum" is noise.
+                transformers.logging.set_verbosity_error()
 
                 try:
                     self._model = SentenceTransformer(

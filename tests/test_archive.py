@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import DATA, SEED_QUESTION, SEED_TITLE, cli_env
 
-from index.archive import Archive, EmptyQuestion
+from index.archive import Archive
 from index.embedder import Embedder
 from index.errors import ModelMismatch
+from index.retrieve import EmptyQuestion
 from index.settings import Settings
 
 
