@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index.chunking import chunk_text, embedding_text
-from index.embedder import Embedder
+from index.embedding import TextEmbedder, open_embedder
 from index.errors import ModelMismatch
 from index.ingest import content_hash, read_paths
 from index.records import Answer, ArticleDraft, ImportReport
@@ -21,7 +21,7 @@ from index.retrieve import Retriever
 from index.settings import Settings
 from index.store import Store
 from index.urls import canonical_url
-from index.vectors import VectorIndex
+from index.vectors import VectorIndex, delta_path, file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,16 @@ class Archive:
     """Opens the data dir; every front end talks to the archive through this."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, *, check_model: bool = True
+        self,
+        settings: Settings,
+        embedder: TextEmbedder | None = None,
+        *,
+        check_model: bool = True,
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.embedder = embedder or Embedder(
-            settings.embedding_model, settings.embedding_batch_size
-        )
+        self.embedder = embedder or open_embedder(settings)
         self.store = Store(self.data_dir / "archive.sqlite3")
         stored = self.store.get_meta("model")
         if check_model and stored and stored != self.embedder.name:
@@ -69,7 +71,7 @@ class Archive:
                 "with the new model, or set EMBEDDING_MODEL back."
             )
         self._vectors: VectorIndex | None = None
-        self._vectors_stamp: tuple[int, int] | None = None
+        self._vectors_stamp: tuple[int, ...] | None = None
         self.retriever = Retriever(settings, self.store, self.vectors, self.embedder)
 
     def close(self) -> None:
@@ -82,12 +84,9 @@ class Archive:
         """The FAISS file of a model (the configured one by default)."""
         return self.data_dir / f"vectors-{model_fingerprint(model or self.embedder.name)}.faiss"
 
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            info = self.vector_path().stat()
-        except FileNotFoundError:
-            return None
-        return info.st_mtime_ns, info.st_ino
+    def _stamp(self) -> tuple[int, ...] | None:
+        path = self.vector_path()
+        return file_stamp(path) if path.exists() else None
 
     def vectors(self) -> VectorIndex:
         """The current index, re-read when another process has replaced the file."""
@@ -96,11 +95,13 @@ class Archive:
             if stamp is None:
                 self._vectors = VectorIndex.empty(self.embedder.dim)
             else:
-                self._vectors = VectorIndex.load(self.vector_path())
+                self._vectors = VectorIndex.load(self.vector_path(), self._vectors)
             self._vectors_stamp = stamp
         return self._vectors
 
     def _save(self, vectors: VectorIndex) -> None:
+        if vectors.fit(self.settings.index_type):
+            log.info("Rebuilt the vector index as %s for %d passages", vectors.kind, len(vectors))
         vectors.save(self.vector_path())
         self._vectors, self._vectors_stamp = vectors, self._stamp()
 
@@ -132,6 +133,8 @@ class Archive:
             missing = np.setdiff1d(chunk_ids, vector_ids, assume_unique=True)
             extra = np.setdiff1d(vector_ids, chunk_ids, assume_unique=True)
             if len(missing) == 0 and len(extra) == 0:
+                if vectors.fit(self.settings.index_type):  # NEWSBOT_INDEX_TYPE changed
+                    self._save(vectors)
                 return 0
             log.info("Catching up: %d passages to embed, %d to drop", len(missing), len(extra))
             vectors.remove(extra)
@@ -165,7 +168,7 @@ class Archive:
                     continue
                 pieces = chunk_text(
                     draft.text,
-                    self.embedder.count_tokens,
+                    self.embedder.token_spans,
                     self.settings.chunk_tokens,
                     self.settings.chunk_overlap,
                 )
@@ -237,6 +240,7 @@ class Archive:
             self.store.set_meta("dim", str(fresh.dim))
             if previous and previous != self.embedder.name:
                 self.vector_path(previous).unlink(missing_ok=True)
+                delta_path(self.vector_path(previous)).unlink(missing_ok=True)
             return len(fresh)
 
     def stats(self) -> Stats:
