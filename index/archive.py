@@ -14,7 +14,7 @@ import numpy as np
 
 from index.chunking import chunk_text, embedding_text
 from index.embedding import TextEmbedder, open_embedder
-from index.errors import ModelMismatch
+from index.errors import IndexUnreadable, ModelMismatch, WriterBusy
 from index.ingest import content_hash, read_paths
 from index.records import Answer, ArticleDraft, ImportReport
 from index.retrieve import Retriever
@@ -46,6 +46,11 @@ class Stats:
 def model_fingerprint(name: str) -> str:
     """A short stable tag for a model, used in the vector file's name."""
     return hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def _is_web_url(url: str) -> bool:
+    """Only http(s) links are kept: a javascript: or file: link must never reach a reader."""
+    return url.strip().lower().startswith(("http://", "https://"))
 
 
 class Archive:
@@ -95,9 +100,19 @@ class Archive:
             if stamp is None:
                 self._vectors = VectorIndex.empty(self.embedder.dim)
             else:
-                self._vectors = VectorIndex.load(self.vector_path(), self._vectors)
+                self._vectors = self._load(self.vector_path(), self._vectors)
             self._vectors_stamp = stamp
         return self._vectors
+
+    @staticmethod
+    def _load(path: Path, previous: VectorIndex | None = None) -> VectorIndex:
+        try:
+            return VectorIndex.load(path, previous)
+        except RuntimeError as error:
+            raise IndexUnreadable(
+                f"The vector index {path.name} is damaged (FAISS cannot read it). "
+                "Run `newsbot index check --repair` to rebuild it from the articles."
+            ) from error
 
     def _save(self, vectors: VectorIndex) -> None:
         if vectors.fit(self.settings.index_type):
@@ -106,14 +121,36 @@ class Archive:
         self._vectors, self._vectors_stamp = vectors, self._stamp()
 
     @contextmanager
-    def _writing(self) -> Iterator[VectorIndex]:
-        """One writer at a time across processes; readers go on with the old index."""
+    def write_lock(self, wait: bool = True) -> Iterator[None]:
+        """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it."""
         with open(self.data_dir / "write.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                yield self.vectors()
+                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                raise WriterBusy(
+                    "Another import, refresh or rebuild is writing to the archive; "
+                    "try again when it has finished."
+                ) from error
+            try:
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def temp_files(self) -> list[Path]:
+        """Half-written index files; with the write lock held, left by a killed writer."""
+        return sorted(self.data_dir.glob(".vectors-*.tmp"))
+
+    @contextmanager
+    def _writing(self, wait: bool = True) -> Iterator[VectorIndex]:
+        """One writer at a time across processes; readers go on with the old index."""
+        with self.write_lock(wait):
+            self._drop_temp_files()
+            yield self.vectors()
+
+    def _drop_temp_files(self) -> None:
+        for stale in self.temp_files():
+            log.info("Removing %s, left by a writer that was killed", stale.name)
+            stale.unlink(missing_ok=True)
 
     def _embed_into(self, vectors: VectorIndex, pending: list[tuple[int, str]]) -> None:
         if not pending:
@@ -126,23 +163,39 @@ class Archive:
 
     # keeping SQLite and FAISS in step
 
-    def sync(self) -> int:
-        """Embed passages that have no vector yet and drop vectors of deleted passages."""
-        with self._writing() as vectors:
-            chunk_ids, vector_ids = self.store.chunk_ids(), vectors.ids()
-            missing = np.setdiff1d(chunk_ids, vector_ids, assume_unique=True)
-            extra = np.setdiff1d(vector_ids, chunk_ids, assume_unique=True)
-            if len(missing) == 0 and len(extra) == 0:
-                if vectors.fit(self.settings.index_type):  # NEWSBOT_INDEX_TYPE changed
-                    self._save(vectors)
-                return 0
-            log.info("Catching up: %d passages to embed, %d to drop", len(missing), len(extra))
-            vectors.remove(extra)
-            for start in range(0, len(missing), FLUSH_PASSAGES):
-                rows = self.store.embedding_texts(missing[start : start + FLUSH_PASSAGES].tolist())
-                self._embed_into(vectors, [(i, embedding_text(t, c)) for i, t, c in rows])
-            self._save(vectors)
-            return int(len(missing) + len(extra))
+    def sync(self, wait: bool = False) -> int:
+        """Embed passages that have no vector yet and drop vectors of deleted passages.
+
+        Without `wait`, a sync while another process writes is skipped: that writer synced
+        when it opened the archive, and a reader must not wait for a long import.
+        """
+        try:
+            with self._writing(wait) as vectors:
+                return self._catch_up(vectors)
+        except WriterBusy:
+            log.info("Another writer is at work; skipping the catch-up")
+            return 0
+
+    def _catch_up(self, vectors: VectorIndex) -> int:
+        ids, copies = np.unique(vectors.ids(), return_counts=True)
+        # An id stored twice is dropped whole and embedded again below.
+        vector_ids = ids[copies == 1]
+        chunk_ids = self.store.chunk_ids()
+        missing = np.setdiff1d(chunk_ids, vector_ids, assume_unique=True)
+        extra = np.concatenate(
+            [np.setdiff1d(vector_ids, chunk_ids, assume_unique=True), ids[copies > 1]]
+        )
+        if len(missing) == 0 and len(extra) == 0:
+            if vectors.fit(self.settings.index_type):  # NEWSBOT_INDEX_TYPE changed
+                self._save(vectors)
+            return 0
+        log.info("Catching up: %d passages to embed, %d to drop", len(missing), len(extra))
+        vectors.remove(extra)
+        for start in range(0, len(missing), FLUSH_PASSAGES):
+            rows = self.store.embedding_texts(missing[start : start + FLUSH_PASSAGES].tolist())
+            self._embed_into(vectors, [(i, embedding_text(t, c)) for i, t, c in rows])
+        self._save(vectors)
+        return int(len(missing) + len(extra))
 
     # imports
 
@@ -161,7 +214,7 @@ class Archive:
             for draft in drafts:
                 if progress:
                     progress(1)
-                url = canonical_url(draft.url) if draft.url else None
+                url = canonical_url(draft.url) if draft.url and _is_web_url(draft.url) else None
                 digest = content_hash(draft.text)
                 if self.store.has_article(url, digest):
                     duplicates += 1
@@ -225,7 +278,8 @@ class Archive:
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Re-embed every passage into a new index and swap it in; the old one serves meanwhile."""
-        with self._writing():
+        with self.write_lock():
+            self._drop_temp_files()
             fresh = VectorIndex.empty(self.embedder.dim)
             for rows in self.store.iter_embedding_texts(self.embedder.batch_size):
                 ids = np.array([row[0] for row in rows], dtype=np.int64)
