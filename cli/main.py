@@ -15,6 +15,7 @@ import click
 from tqdm import tqdm
 
 from cli.render import answer_json, answer_text
+from cli.sources import sources
 from index.archive import Archive
 from index.errors import ArchiveError
 from index.settings import Settings
@@ -152,3 +153,6 @@ def bot() -> None:
     from bot.app import main as run_bot
 
     sys.exit(run_bot())
+
+
+main.add_command(sources)

@@ -1,7 +1,8 @@
-"""Reads documents (text, Markdown, HTML, JSON, JSON Lines) into article drafts; no I/O."""
+"""Reads documents (text, Markdown, HTML, JSON, JSON Lines, PDF) into article drafts; no I/O."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterable
@@ -9,12 +10,14 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import PurePath
 
+import pypdf
 import trafilatura
+from pypdf.errors import PyPdfError
 
 from index.errors import ImportFailed
 from index.records import ArticleDraft
 
-SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"})
+SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"})
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 
 
@@ -90,10 +93,18 @@ def parse_markdown(text: str, name: str) -> ArticleDraft:
     )
 
 
-def parse_html(html: str, name: str, url: str | None = None) -> ArticleDraft:
+def parse_html(
+    html: str, name: str, url: str | None = None, *, precise: bool = False
+) -> ArticleDraft:
     """The main text, title, date and site of a web page, without navigation or footers."""
+    # precise: for pages from the web, where a page of links must not pass for an article.
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        favor_precision=precise,
     )
     text = getattr(document, "text", None) if document is not None else None
     if not text or len(text.strip()) < 40:
@@ -109,6 +120,21 @@ def parse_html(html: str, name: str, url: str | None = None) -> ArticleDraft:
         source=getattr(document, "sitename", None) or None,
         published=parse_date(getattr(document, "date", None)),
     )
+
+
+def parse_pdf(data: bytes, name: str) -> ArticleDraft:
+    """A PDF's text layer; the title from its metadata, else the first short line."""
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        text = _clean("\n\n".join(page.extract_text() or "" for page in reader.pages))
+        title = str((reader.metadata.title if reader.metadata else None) or "").strip()
+    except (PyPdfError, ValueError, KeyError, TypeError) as error:
+        raise ImportFailed(f"{name}: not a readable PDF ({error}).") from error
+    if not text:
+        raise ImportFailed(f"{name}: the PDF has no text layer (a scan?); nothing to import.")
+    if title:
+        return ArticleDraft(title=title, text=text)
+    return parse_text(text, name)
 
 
 def parse_record(record: object) -> ArticleDraft:
@@ -159,6 +185,8 @@ def parse_document(
             + ", ".join(sorted(SUFFIXES))
             + "."
         )
+    if suffix == ".pdf":
+        return [parse_pdf(data, name)], []
     text = decode(data, name)
     if suffix == ".jsonl":
         return parse_records(text.splitlines(), name)

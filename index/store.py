@@ -215,6 +215,25 @@ class Store:
             ).fetchone()
         return row is not None
 
+    def known_urls(self, urls: Sequence[str]) -> set[str]:
+        """Which of these canonical URLs already have an article."""
+        found: set[str] = set()
+        for start in range(0, len(urls), 900):
+            part = list(urls[start : start + 900])
+            marks = ",".join("?" * len(part))
+            with self._lock:
+                rows = self._db.execute(f"SELECT url FROM articles WHERE url IN ({marks})", part)
+                found.update(str(row[0]) for row in rows)
+        return found
+
+    def recent_texts(self, limit: int) -> list[tuple[int, str]]:
+        """(article id, text) of the most recently added articles, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, text FROM articles ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
+
     def add_article(
         self,
         draft: ArticleDraft,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web_server import WebServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -48,3 +49,10 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
     env.update(NEWSBOT_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", **extra)
     return env
+
+
+@pytest.fixture
+def web() -> Iterator[WebServer]:
+    """The test web on 127.0.0.1: feeds, article pages and broken cases."""
+    with WebServer() as server:
+        yield server

@@ -1,0 +1,122 @@
+"""`newsbot sources add|list|remove|refresh`: feeds, pages and files from the shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from index.errors import ArchiveError
+from index.fetch import Fetcher
+from index.records import ImportReport, Source
+from index.settings import Settings
+from index.sources import SourceResult, Sources
+
+SHOWN_FAILURES = 10
+
+
+@contextmanager
+def opened(settings: Settings) -> Iterator[Sources]:
+    """The archive's sources with a fetcher; known errors become a message and exit status 1."""
+    from cli.main import open_archive  # cli.main registers this module, so import it late
+
+    try:
+        archive = open_archive(settings, quiet=True)
+        fetcher = Fetcher(settings)
+        try:
+            yield Sources(archive, fetcher)
+        finally:
+            fetcher.close()
+            archive.close()
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def source_line(source: Source) -> str:
+    """'#id kind  N articles  fetched …  url', then the title and last error."""
+    fetched = source.last_fetch_at or "never"
+    lines = [
+        f"#{source.id} {source.kind:<5} {source.articles:>5} articles  {fetched}  {source.url}"
+    ]
+    if source.title and source.title != source.url:
+        lines.append(f"    {source.title}")
+    if source.last_error:
+        lines.append(f"    last error: {source.last_error}")
+    return "\n".join(lines)
+
+
+def echo_failures(report: ImportReport) -> None:
+    """The first few per-item failures, on stderr."""
+    for where, why in report.failures[:SHOWN_FAILURES]:
+        click.echo(f"failed: {where}: {why}", err=True)
+    if len(report.failures) > SHOWN_FAILURES:
+        click.echo(f"… and {len(report.failures) - SHOWN_FAILURES} more failures.", err=True)
+
+
+def echo_result(result: SourceResult) -> None:
+    """What one add or refresh did."""
+    echo_failures(result.report)
+    click.echo(result.summary())
+
+
+@click.group()
+def sources() -> None:
+    """Add, list, remove and refresh sources (RSS/Atom feeds, web pages, files)."""
+
+
+@sources.command()
+@click.argument("url")
+@click.pass_obj
+def add(settings: Settings, url: str) -> None:
+    """Add a feed, page or document URL (or a local file) and import what it holds."""
+    path = Path(url)
+    with opened(settings) as book:
+        if not url.lower().startswith(("http://", "https://")) and path.is_file():
+            result = book.add_file(path.name, path.read_bytes())
+        else:
+            result = book.add(url)
+    click.echo(f"Added source #{result.source.id} ({result.source.kind}): {result.source.url}")
+    echo_result(result)
+
+
+@sources.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON lines.")
+@click.pass_obj
+def list_(settings: Settings, as_json: bool) -> None:
+    """Every source: id, kind, articles, last fetch, URL and last error."""
+    with opened(settings) as book:
+        found = book.list_sources()
+    for source in found:
+        click.echo(json.dumps(asdict(source)) if as_json else source_line(source))
+    if not found and not as_json:
+        click.echo("No sources yet. Add one with `newsbot sources add URL`.")
+
+
+@sources.command()
+@click.argument("source_id", type=int)
+@click.pass_obj
+def remove(settings: Settings, source_id: int) -> None:
+    """Remove a source and its articles from the archive and the index."""
+    with opened(settings) as book:
+        source = book.remove(source_id)
+    click.echo(f"Removed source #{source.id} ({source.url}) and its {source.articles} article(s).")
+
+
+@sources.command()
+@click.argument("source_id", type=int, required=False)
+@click.pass_obj
+def refresh(settings: Settings, source_id: int | None) -> None:
+    """Fetch new items now: one source, or every feed."""
+    with opened(settings) as book:
+        results = [book.refresh(source_id)] if source_id else book.refresh_all()
+    for result in results:
+        echo_result(result)
+    if not results:
+        click.echo("No feeds to refresh.")
+    if any(result.error for result in results):
+        sys.exit(1)

@@ -1,0 +1,219 @@
+"""Sources: add, list, remove and refresh feeds, pages and uploaded files."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import PureWindowsPath
+
+from index.archive import Archive
+from index.errors import ArchiveError, DuplicateSource, FetchError, ImportFailed, UnknownSource
+from index.extract import parse_document
+from index.feeds import WebDocument, read_web
+from index.fetch import Fetcher
+from index.neardup import NearDuplicates
+from index.records import ArticleDraft, ImportReport, Source
+from index.urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS = 100  # feed items looked at per fetch
+MAX_PAGE_FETCHES = 30  # items whose own page is fetched per fetch (politeness)
+FULL_TEXT_CHARS = 600  # a feed item with less text is a summary: its page is fetched
+MIN_SUMMARY_CHARS = 40  # a summary this long is kept when its page cannot be fetched
+RECENT_ARTICLES = 500  # how far back near-duplicates are looked for
+MAX_UPLOAD_BYTES = 20_000_000  # Telegram's limit for files a bot may download
+UPLOAD_PREFIX = "upload:"
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What adding or refreshing one source did."""
+
+    source: Source
+    report: ImportReport = field(default_factory=ImportReport)
+    not_modified: bool = False
+    error: str | None = None
+
+    def summary(self) -> str:
+        """One line for people."""
+        head = f"#{self.source.id} {self.source.title or self.source.url}"
+        if self.error:
+            return f"{head}: failed: {self.error}"
+        if self.not_modified:
+            return f"{head}: unchanged since the last fetch."
+        return f"{head}: {self.report.summary()}"
+
+
+def safe_name(name: str) -> str:
+    """A file name fit to show: no folders, no control characters, at most 100 characters."""
+    base = PureWindowsPath(name.replace("/", "\\")).name
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", "", base).strip()
+    return cleaned[:100] or "upload"
+
+
+class Sources:
+    """The archive's sources and the fetching that keeps them fresh."""
+
+    def __init__(self, archive: Archive, fetcher: Fetcher) -> None:
+        self.archive = archive
+        self.store = archive.store
+        self.fetcher = fetcher
+
+    def list_sources(self) -> list[Source]:
+        """Every source with its article count, last fetch and last error."""
+        return self.store.list_sources()
+
+    def get(self, source_id: int) -> Source:
+        """The source with this id; UnknownSource if there is none."""
+        source = self.store.get_source(source_id)
+        if source is None:
+            raise UnknownSource(f"There is no source #{source_id}.")
+        return source
+
+    def add(self, url: str) -> SourceResult:
+        """Fetch a feed, page or document URL, import what is new and keep it as a source."""
+        canonical = canonical_url(url)
+        existing = self.store.find_source(canonical)
+        if existing is not None:
+            raise DuplicateSource(f"{canonical} is already source #{existing.id}.")
+        fetched = self.fetcher.fetch(canonical)
+        document = read_web(fetched.url, fetched.content_type, fetched.charset, fetched.body)
+        drafts, failures, known = self._complete(document)
+        source = self.store.add_source(document.kind, canonical, document.title[:200])
+        report = self._import(drafts, source.id, failures, known)
+        self._record(source.id, report, fetched.etag, fetched.last_modified)
+        return SourceResult(self.get(source.id), report)
+
+    def add_file(self, name: str, data: bytes) -> SourceResult:
+        """Import an uploaded document as a source of its own; the name is only shown."""
+        shown = safe_name(name)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise ImportFailed(f"{shown} is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB.")
+        key = UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24]
+        existing = self.store.find_source(key)
+        if existing is not None:
+            raise DuplicateSource(f"{shown} was already imported as source #{existing.id}.")
+        drafts, failures = parse_document(shown, data)
+        if not drafts:
+            reasons = "; ".join(f"{where}: {why}" for where, why in failures[:3])
+            raise ImportFailed(f"Nothing in {shown} could be imported ({reasons}).")
+        source = self.store.add_source("file", key, shown)
+        report = self._import(drafts, source.id, list(failures), 0)
+        self.store.record_fetch(source.id, None)
+        return SourceResult(self.get(source.id), report)
+
+    def remove(self, source_id: int) -> Source:
+        """Delete a source with its articles, from SQLite and from the vector index."""
+        source = self.get(source_id)
+        self.archive.remove_chunks(self.store.remove_source(source_id))
+        return source
+
+    def refresh(self, source_id: int) -> SourceResult:
+        """Fetch one source now; its error, if any, is recorded and returned, not raised."""
+        source = self.get(source_id)
+        if source.url.startswith(UPLOAD_PREFIX):
+            raise FetchError(f"Source #{source_id} is an uploaded file; there is nothing to fetch.")
+        return self._refresh(source)
+
+    def refresh_all(self, kinds: tuple[str, ...] = ("feed",)) -> list[SourceResult]:
+        """Fetch every source of these kinds; one failing source never stops the others."""
+        results = []
+        for source in self.list_sources():
+            if source.kind not in kinds or source.url.startswith(UPLOAD_PREFIX):
+                continue
+            try:
+                results.append(self._refresh(source))
+            except Exception as error:  # a bug in one source must not stop the schedule
+                log.exception("Refreshing source #%d failed", source.id)
+                message = f"unexpected error ({type(error).__name__}: {error})"
+                self.store.record_fetch(source.id, message)
+                results.append(SourceResult(self.get(source.id), error=message))
+        return results
+
+    def _refresh(self, source: Source) -> SourceResult:
+        etag, modified = self.store.source_validators(source.id)
+        try:
+            fetched = self.fetcher.fetch(source.url, etag, modified)
+            if fetched.not_modified:
+                self.store.record_fetch(source.id, None, fetched.etag, fetched.last_modified)
+                return SourceResult(self.get(source.id), not_modified=True)
+            document = read_web(fetched.url, fetched.content_type, fetched.charset, fetched.body)
+            drafts, failures, known = self._complete(document)
+            report = self._import(drafts, source.id, failures, known)
+        except ArchiveError as error:
+            self.store.record_fetch(source.id, str(error))
+            return SourceResult(self.get(source.id), error=str(error))
+        self._record(source.id, report, fetched.etag, fetched.last_modified)
+        return SourceResult(self.get(source.id), report)
+
+    def _record(
+        self, source_id: int, report: ImportReport, etag: str | None, modified: str | None
+    ) -> None:
+        """Note the fetch; after item failures the validators are not kept, so they are retried."""
+        if report.failures:
+            where, why = report.failures[0]
+            error = f"{len(report.failures)} item(s) failed, e.g. {where}: {why}"
+            self.store.record_fetch(source_id, error)
+        else:
+            self.store.record_fetch(source_id, None, etag, modified)
+
+    def _complete(
+        self, document: WebDocument
+    ) -> tuple[list[ArticleDraft], list[tuple[str, str]], int]:
+        """New items only, with the full page fetched for items that carry just a summary."""
+        failures = list(document.failures)
+        if document.kind != "feed":
+            return list(document.drafts), failures, 0
+        items = list(document.drafts[:MAX_ITEMS])
+        known = self.store.known_urls([canonical_url(d.url) for d in items if d.url])
+        fresh = [d for d in items if not (d.url and canonical_url(d.url) in known)]
+        drafts: list[ArticleDraft] = []
+        budget = MAX_PAGE_FETCHES
+        for draft in fresh:
+            if len(draft.text) >= FULL_TEXT_CHARS or not draft.url or budget <= 0:
+                drafts.append(draft)
+                continue
+            budget -= 1
+            try:
+                drafts.append(self._with_page(draft))
+            except ArchiveError as error:
+                if len(draft.text) >= MIN_SUMMARY_CHARS:
+                    drafts.append(draft)
+                else:
+                    failures.append((draft.title, str(error)))
+        return drafts, failures, len(items) - len(fresh)
+
+    def _with_page(self, draft: ArticleDraft) -> ArticleDraft:
+        """A feed item with the text of its own page."""
+        assert draft.url is not None
+        fetched = self.fetcher.fetch(draft.url)
+        page = read_web(fetched.url, fetched.content_type, fetched.charset, fetched.body)
+        if page.kind == "feed" or not page.drafts:
+            raise FetchError(f"{draft.url} is not an article page.")
+        found = page.drafts[0]
+        text = found.text if len(found.text) > len(draft.text) else draft.text
+        return replace(draft, text=text, published=draft.published or found.published)
+
+    def _import(
+        self,
+        drafts: list[ArticleDraft],
+        source_id: int,
+        failures: list[tuple[str, str]],
+        known: int,
+    ) -> ImportReport:
+        """Store drafts that are not near-duplicates of recent articles or of each other."""
+        kept: list[ArticleDraft] = []
+        if drafts:
+            seen = NearDuplicates()
+            for article_id, text in self.store.recent_texts(RECENT_ARTICLES):
+                seen.add(article_id, text)
+            for number, draft in enumerate(drafts):
+                if seen.match(draft.text) is None:
+                    seen.add(-1 - number, draft.text)
+                    kept.append(draft)
+        report = self.archive.add_drafts(kept, source_id=source_id) if kept else ImportReport()
+        skipped = known + len(drafts) - len(kept)
+        return report + ImportReport(duplicates=skipped, failures=tuple(failures))
