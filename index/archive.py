@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from index.chunking import chunk_text, embedding_text
-from index.embedder import Embedder
-from index.errors import ModelMismatch
+from index.embedding import TextEmbedder, open_embedder
+from index.errors import IndexUnreadable, ModelMismatch, WriterBusy
 from index.ingest import content_hash, read_paths
 from index.records import Answer, ArticleDraft, ImportReport
 from index.retrieve import Retriever
 from index.settings import Settings
 from index.store import Store
 from index.urls import canonical_url
-from index.vectors import VectorIndex
+from index.vectors import VectorIndex, delta_path, file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +48,25 @@ def model_fingerprint(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
+def _is_web_url(url: str) -> bool:
+    """Only http(s) links are kept: a javascript: or file: link must never reach a reader."""
+    return url.strip().lower().startswith(("http://", "https://"))
+
+
 class Archive:
     """Opens the data dir; every front end talks to the archive through this."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, *, check_model: bool = True
+        self,
+        settings: Settings,
+        embedder: TextEmbedder | None = None,
+        *,
+        check_model: bool = True,
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.embedder = embedder or Embedder(
-            settings.embedding_model, settings.embedding_batch_size
-        )
+        self.embedder = embedder or open_embedder(settings)
         self.store = Store(self.data_dir / "archive.sqlite3")
         stored = self.store.get_meta("model")
         if check_model and stored and stored != self.embedder.name:
@@ -69,7 +76,7 @@ class Archive:
                 "with the new model, or set EMBEDDING_MODEL back."
             )
         self._vectors: VectorIndex | None = None
-        self._vectors_stamp: tuple[int, int] | None = None
+        self._vectors_stamp: tuple[int, ...] | None = None
         self.retriever = Retriever(settings, self.store, self.vectors, self.embedder)
 
     def close(self) -> None:
@@ -82,12 +89,9 @@ class Archive:
         """The FAISS file of a model (the configured one by default)."""
         return self.data_dir / f"vectors-{model_fingerprint(model or self.embedder.name)}.faiss"
 
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            info = self.vector_path().stat()
-        except FileNotFoundError:
-            return None
-        return info.st_mtime_ns, info.st_ino
+    def _stamp(self) -> tuple[int, ...] | None:
+        path = self.vector_path()
+        return file_stamp(path) if path.exists() else None
 
     def vectors(self) -> VectorIndex:
         """The current index, re-read when another process has replaced the file."""
@@ -96,23 +100,57 @@ class Archive:
             if stamp is None:
                 self._vectors = VectorIndex.empty(self.embedder.dim)
             else:
-                self._vectors = VectorIndex.load(self.vector_path())
+                self._vectors = self._load(self.vector_path(), self._vectors)
             self._vectors_stamp = stamp
         return self._vectors
 
+    @staticmethod
+    def _load(path: Path, previous: VectorIndex | None = None) -> VectorIndex:
+        try:
+            return VectorIndex.load(path, previous)
+        except RuntimeError as error:
+            raise IndexUnreadable(
+                f"The vector index {path.name} is damaged (FAISS cannot read it). "
+                "Run `newsbot index check --repair` to rebuild it from the articles."
+            ) from error
+
     def _save(self, vectors: VectorIndex) -> None:
+        if vectors.fit(self.settings.index_type):
+            log.info("Rebuilt the vector index as %s for %d passages", vectors.kind, len(vectors))
         vectors.save(self.vector_path())
         self._vectors, self._vectors_stamp = vectors, self._stamp()
 
     @contextmanager
-    def _writing(self) -> Iterator[VectorIndex]:
-        """One writer at a time across processes; readers go on with the old index."""
+    def write_lock(self, wait: bool = True) -> Iterator[None]:
+        """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it."""
         with open(self.data_dir / "write.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                yield self.vectors()
+                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                raise WriterBusy(
+                    "Another import, refresh or rebuild is writing to the archive; "
+                    "try again when it has finished."
+                ) from error
+            try:
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def temp_files(self) -> list[Path]:
+        """Half-written index files; with the write lock held, left by a killed writer."""
+        return sorted(self.data_dir.glob(".vectors-*.tmp"))
+
+    @contextmanager
+    def _writing(self, wait: bool = True) -> Iterator[VectorIndex]:
+        """One writer at a time across processes; readers go on with the old index."""
+        with self.write_lock(wait):
+            self._drop_temp_files()
+            yield self.vectors()
+
+    def _drop_temp_files(self) -> None:
+        for stale in self.temp_files():
+            log.info("Removing %s, left by a writer that was killed", stale.name)
+            stale.unlink(missing_ok=True)
 
     def _embed_into(self, vectors: VectorIndex, pending: list[tuple[int, str]]) -> None:
         if not pending:
@@ -125,21 +163,39 @@ class Archive:
 
     # keeping SQLite and FAISS in step
 
-    def sync(self) -> int:
-        """Embed passages that have no vector yet and drop vectors of deleted passages."""
-        with self._writing() as vectors:
-            chunk_ids, vector_ids = self.store.chunk_ids(), vectors.ids()
-            missing = np.setdiff1d(chunk_ids, vector_ids, assume_unique=True)
-            extra = np.setdiff1d(vector_ids, chunk_ids, assume_unique=True)
-            if len(missing) == 0 and len(extra) == 0:
-                return 0
-            log.info("Catching up: %d passages to embed, %d to drop", len(missing), len(extra))
-            vectors.remove(extra)
-            for start in range(0, len(missing), FLUSH_PASSAGES):
-                rows = self.store.embedding_texts(missing[start : start + FLUSH_PASSAGES].tolist())
-                self._embed_into(vectors, [(i, embedding_text(t, c)) for i, t, c in rows])
-            self._save(vectors)
-            return int(len(missing) + len(extra))
+    def sync(self, wait: bool = False) -> int:
+        """Embed passages that have no vector yet and drop vectors of deleted passages.
+
+        Without `wait`, a sync while another process writes is skipped: that writer synced
+        when it opened the archive, and a reader must not wait for a long import.
+        """
+        try:
+            with self._writing(wait) as vectors:
+                return self._catch_up(vectors)
+        except WriterBusy:
+            log.info("Another writer is at work; skipping the catch-up")
+            return 0
+
+    def _catch_up(self, vectors: VectorIndex) -> int:
+        ids, copies = np.unique(vectors.ids(), return_counts=True)
+        # An id stored twice is dropped whole and embedded again below.
+        vector_ids = ids[copies == 1]
+        chunk_ids = self.store.chunk_ids()
+        missing = np.setdiff1d(chunk_ids, vector_ids, assume_unique=True)
+        extra = np.concatenate(
+            [np.setdiff1d(vector_ids, chunk_ids, assume_unique=True), ids[copies > 1]]
+        )
+        if len(missing) == 0 and len(extra) == 0:
+            if vectors.fit(self.settings.index_type):  # NEWSBOT_INDEX_TYPE changed
+                self._save(vectors)
+            return 0
+        log.info("Catching up: %d passages to embed, %d to drop", len(missing), len(extra))
+        vectors.remove(extra)
+        for start in range(0, len(missing), FLUSH_PASSAGES):
+            rows = self.store.embedding_texts(missing[start : start + FLUSH_PASSAGES].tolist())
+            self._embed_into(vectors, [(i, embedding_text(t, c)) for i, t, c in rows])
+        self._save(vectors)
+        return int(len(missing) + len(extra))
 
     # imports
 
@@ -158,14 +214,14 @@ class Archive:
             for draft in drafts:
                 if progress:
                     progress(1)
-                url = canonical_url(draft.url) if draft.url else None
+                url = canonical_url(draft.url) if draft.url and _is_web_url(draft.url) else None
                 digest = content_hash(draft.text)
                 if self.store.has_article(url, digest):
                     duplicates += 1
                     continue
                 pieces = chunk_text(
                     draft.text,
-                    self.embedder.count_tokens,
+                    self.embedder.token_spans,
                     self.settings.chunk_tokens,
                     self.settings.chunk_overlap,
                 )
@@ -222,7 +278,8 @@ class Archive:
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Re-embed every passage into a new index and swap it in; the old one serves meanwhile."""
-        with self._writing():
+        with self.write_lock():
+            self._drop_temp_files()
             fresh = VectorIndex.empty(self.embedder.dim)
             for rows in self.store.iter_embedding_texts(self.embedder.batch_size):
                 ids = np.array([row[0] for row in rows], dtype=np.int64)
@@ -237,6 +294,7 @@ class Archive:
             self.store.set_meta("dim", str(fresh.dim))
             if previous and previous != self.embedder.name:
                 self.vector_path(previous).unlink(missing_ok=True)
+                delta_path(self.vector_path(previous)).unlink(missing_ok=True)
             return len(fresh)
 
     def stats(self) -> Stats:

@@ -79,6 +79,13 @@ class Embedder:
         tokenizer = self._loaded().tokenizer
         return len(tokenizer.encode(text, add_special_tokens=False))
 
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) character offsets of the text's tokens, without the special tokens."""
+        encoded = self._loaded().tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True
+        )
+        return [(int(a), int(b)) for a, b in encoded["offset_mapping"]]
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

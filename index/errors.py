@@ -31,3 +31,11 @@ class DuplicateSource(ArchiveError):
 
 class UnknownSource(ArchiveError):
     """No source has that id."""
+
+
+class WriterBusy(ArchiveError):
+    """Another process is writing to the archive right now."""
+
+
+class IndexUnreadable(ArchiveError):
+    """The vector index file on disk cannot be read."""

@@ -48,6 +48,9 @@ def read_file(path: Path) -> ReadResult:
     try:
         if not path.exists():
             raise ImportFailed(f"{path}: no such file or folder.")
+        if not path.is_file():
+            # A device or pipe (/dev/zero, a FIFO) would be read forever.
+            raise ImportFailed(f"{path}: not a regular file; import files or folders of them.")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ImportFailed(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB.")
         drafts, failures = parse_document(str(path), path.read_bytes())

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from index.answer import compose_answer, select_hits, split_sentences
-from index.embedder import Embedder
+from index.embedding import TextEmbedder
 from index.errors import ArchiveError
 from index.records import Answer, Hit
 from index.settings import Settings
@@ -37,7 +37,7 @@ class Retriever:
         settings: Settings,
         store: Store,
         vectors: Callable[[], VectorIndex],
-        embedder: Embedder,
+        embedder: TextEmbedder,
     ) -> None:
         self.settings = settings
         self.store = store

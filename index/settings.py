@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(
         32, ge=1, le=1024, alias="EMBEDDING_BATCH_SIZE", description="Passages per model call."
     )
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "torch",
+        alias="EMBEDDING_BACKEND",
+        description="torch, or onnx: the same model as int8 ONNX, exported once into the data dir.",
+    )
+    index_type: Literal["auto", "flat", "ivf"] = Field(
+        "auto",
+        alias="NEWSBOT_INDEX_TYPE",
+        description="Vector index: auto (exact, then IVF as the archive grows), flat or ivf.",
+    )
     chunk_tokens: int = Field(
         220, ge=32, le=512, alias="NEWSBOT_CHUNK_TOKENS", description="Tokens per passage."
     )

@@ -1,0 +1,60 @@
+"""`newsbot index check`: do SQLite, the keyword index and FAISS agree?"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from index.archive import Archive
+from index.check import CheckReport, check, repair
+from index.errors import ArchiveError
+from index.settings import Settings
+
+
+def report_json(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
+    """The report as one JSON object; `repaired` lists what --repair fixed."""
+    payload: dict[str, object] = {
+        "ok": report.ok,
+        "articles": report.articles,
+        "chunks": report.chunks,
+        "vectors": report.vectors,
+        "problems": list(report.problems),
+    }
+    if repaired is not None:
+        payload["repaired"] = list(repaired)
+    return json.dumps(payload)
+
+
+def report_text(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
+    """The report for people."""
+    lines = [f"Repaired: {problem}" for problem in repaired or ()]
+    sizes = f"{report.articles} articles, {report.chunks} passages, {report.vectors} vectors"
+    if report.ok:
+        return "\n".join([*lines, f"OK: {sizes}; SQLite, keyword index and vectors agree."])
+    lines += [f"Problem: {problem}" for problem in report.problems]
+    if repaired is None:
+        lines.append("Run `newsbot index check --repair` to rebuild the indexes from SQLite.")
+    return "\n".join([*lines, f"NOT OK: {sizes}."])
+
+
+@click.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--repair", "fix", is_flag=True, help="Rebuild what disagrees from SQLite.")
+@click.pass_obj
+def check_command(settings: Settings, as_json: bool, fix: bool) -> None:
+    """Check that passages, keyword index and vectors agree; exit status 1 if not."""
+    repaired: tuple[str, ...] | None = None
+    try:
+        archive = Archive(settings, check_model=False)
+        report = check(archive)
+        if fix:
+            before = report
+            report = repair(archive)
+            repaired = tuple(p for p in before.problems if p not in report.problems)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(report_json(report, repaired) if as_json else report_text(report, repaired))
+    if not report.ok:
+        sys.exit(1)

@@ -1,0 +1,124 @@
+"""The vector index: exact or IVF by size and setting, removal, delta saves, type switches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SEED_QUESTION, SEED_TITLE
+
+from index.archive import Archive
+from index.embedder import Embedder
+from index.settings import Settings
+from index.vectors import FLAT_LIMIT, VectorIndex, delta_path, wanted_kind
+
+
+def clustered(count: int, seed: int = 0, dim: int = 64) -> np.ndarray:
+    """Normalised vectors around the same 40 topics, like passage embeddings."""
+    centres = np.random.default_rng(0).normal(size=(40, dim))
+    rng = np.random.default_rng(seed)
+    points = centres[rng.integers(0, 40, count)] + rng.normal(0, 0.9, (count, dim))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture
+def ivf() -> VectorIndex:
+    """An IVF index over 4,000 clustered vectors with ids 1..4000."""
+    index = VectorIndex.empty(64)
+    index.add(np.arange(1, 4001), clustered(4000))
+    index.rebuild_as("ivf")
+    return index
+
+
+def test_exact_while_small_then_ivf_with_a_margin() -> None:
+    assert wanted_kind("auto", FLAT_LIMIT - 1, "flat") == "flat"
+    assert wanted_kind("auto", FLAT_LIMIT, "flat") == "ivf"
+    assert wanted_kind("auto", FLAT_LIMIT - 1, "ivf") == "ivf"
+    assert wanted_kind("auto", FLAT_LIMIT // 2 - 1, "ivf") == "flat"
+    assert wanted_kind("flat", 10 * FLAT_LIMIT, "ivf") == "flat"
+    assert wanted_kind("ivf", 10, "flat") == "ivf"
+
+
+def test_ivf_keeps_recall_at_10_against_exact(ivf: VectorIndex) -> None:
+    queries = clustered(100, seed=1)
+    exact = VectorIndex.empty(64)
+    exact.add(*ivf.export())
+
+    found = ivf.search(queries, 10)[1]
+    truth = exact.search(queries, 10)[1]
+
+    assert ivf.kind == "IndexIVFFlat"
+    assert ivf.nprobe is not None and ivf.nprobe < 64
+    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
+    assert recall >= 0.95
+
+
+def test_removed_vectors_stay_gone_in_ivf(ivf: VectorIndex, tmp_path: Path) -> None:
+    vectors = dict(zip(*ivf.export(), strict=True))
+    gone = np.array([5, 6, 7])
+
+    assert ivf.remove(gone) == 3
+    ivf.save(tmp_path / "v.faiss")
+    reloaded = VectorIndex.load(tmp_path / "v.faiss")
+
+    for index in (ivf, reloaded):
+        ids = index.search(np.stack([vectors[5], vectors[6]]), 5)[1]
+        assert not set(ids.ravel()) & {5, 6, 7}
+        assert len(index) == 3997
+
+
+def test_small_change_writes_a_delta_that_readers_apply(tmp_path: Path) -> None:
+    path = tmp_path / "v.faiss"
+    writer = VectorIndex.empty(64)
+    writer.add(np.arange(1, 1001), clustered(1000))
+    writer.save(path)
+    reader = VectorIndex.load(path)
+    whole_file = path.stat().st_mtime_ns
+    new = clustered(3, seed=9)
+
+    writer.add(np.array([2001, 2002, 2003]), new)
+    writer.remove(np.array([1, 2002]))
+    writer.save(path)
+    refreshed = VectorIndex.load(path, reader)
+    fresh = VectorIndex.load(path)
+
+    assert path.stat().st_mtime_ns == whole_file
+    assert delta_path(path).exists()
+    for index in (refreshed, fresh):
+        assert set(index.ids().tolist()) == set(range(2, 1001)) | {2001, 2003}
+        assert index.search(new[[0, 2]], 1)[1].ravel().tolist() == [2001, 2003]
+
+
+def test_whole_rewrite_drops_the_delta(tmp_path: Path) -> None:
+    path = tmp_path / "v.faiss"
+    index = VectorIndex.empty(64)
+    index.add(np.arange(1, 1001), clustered(1000))
+    index.save(path)
+    index.add(np.array([5000]), clustered(1, seed=3))
+    index.save(path)
+
+    index.rebuild_as("ivf")
+    index.save(path)
+
+    assert not delta_path(path).exists()
+    assert len(VectorIndex.load(path)) == 1001
+
+
+def test_switching_the_index_type_keeps_answers(
+    archive: Archive, settings: Settings, embedder: Embedder
+) -> None:
+    before = archive.ask(SEED_QUESTION)
+    embedded = embedder.passages_embedded
+
+    as_ivf = Archive(settings.model_copy(update={"index_type": "ivf"}), embedder=embedder)
+    as_ivf.sync()
+    ivf_answer = as_ivf.ask(SEED_QUESTION)
+    assert as_ivf.stats().index_type == "IndexIVFFlat"
+    as_flat = Archive(settings, embedder=embedder)
+    as_flat.sync()
+
+    assert as_flat.stats().index_type == "IndexFlatIP"
+    assert embedder.passages_embedded == embedded
+    assert ivf_answer.citations[0].title == SEED_TITLE
+    assert ivf_answer.text == before.text == as_flat.ask(SEED_QUESTION).text
