@@ -1,0 +1,281 @@
+"""Everyone's commands and questions: /start, /help, /ask, chats, groups, buttons, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+from collections.abc import AsyncIterator
+
+from telegram import (
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import render
+from bot.context import Command, Context, is_admin
+from index.errors import ArchiveError
+
+log = logging.getLogger(__name__)
+
+COMMANDS: tuple[Command, ...] = (
+    Command("ask", "Ask the news archive a question"),
+    Command("help", "What I can do"),
+    Command("start", "Say hello"),
+)
+ADMIN_COMMANDS: tuple[Command, ...] = ()
+APOLOGY = "Sorry, something went wrong there. Please try again in a moment."
+EXAMPLE = "What did the US offer Ukraine?"
+TYPING_EVERY_SECONDS = 4.0
+LEADING_COMMAND = re.compile(r"^/\w+(@\w+)?\s*")
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """/start, /help, /ask and the answer buttons."""
+    new = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", start, filters=new))
+    application.add_handler(CommandHandler("help", help_command, filters=new))
+    application.add_handler(CommandHandler("ask", ask, filters=new))
+    application.add_handler(CallbackQueryHandler(button, pattern=r"^(more|passage):"))
+
+
+def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
+    """Handlers that take whatever no other module took; registered last."""
+    new = filters.UpdateType.MESSAGE
+    text = filters.TEXT & ~filters.COMMAND & new
+    application.add_handler(MessageHandler(filters.COMMAND & new, unknown_command))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, group_text))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & new, not_text))
+    application.add_handler(CallbackQueryHandler(expired_button))
+    application.add_error_handler(on_error)
+
+
+# commands
+
+
+async def start(update: Update, context: Context) -> None:
+    """Greet and explain."""
+    name = html.escape(update.effective_user.first_name) if update.effective_user else "there"
+    await reply(
+        update.effective_message,
+        f"Hello, {name}! I answer questions about a news archive with the archive's own "
+        "sentences and numbered sources.\n\n"
+        f"Just write your question here, for example: <i>{EXAMPLE}</i>\n"
+        "In groups use /ask, mention me, or reply to my message. /help lists the commands.",
+    )
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """List the commands; admins also see theirs."""
+    data = context.bot_data
+    lines = ["<b>Commands</b>", *(command_line(c) for c in data.commands)]
+    user_id = update.effective_user.id if update.effective_user else None
+    if data.admin_commands and is_admin(data.settings, user_id):
+        lines += ["", "<b>Admin commands</b>"]
+        lines += [command_line(c) for c in data.admin_commands]
+    lines += [
+        "",
+        "In a private chat any message is a question. Under an answer, 📄 opens a "
+        "source's whole passage and “More ▸” shows the next results.",
+    ]
+    await reply(update.effective_message, "\n".join(lines))
+
+
+def command_line(command: Command) -> str:
+    """'/name — description' for /help."""
+    return f"/{command.name} — {html.escape(command.description)}"
+
+
+async def ask(update: Update, context: Context) -> None:
+    """/ask QUESTION, in any chat."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = question_text(message.text or "", context.bot.username)
+    if not question.strip():
+        await reply(message, f"Ask like this: <code>/ask {EXAMPLE}</code>")
+        return
+    await answer(message, question, context)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A hint for commands nobody handles; in groups only for commands addressed to us."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command = message.text.split()[0]
+    _, _, target = command.partition("@")
+    if message.chat.type != ChatType.PRIVATE and target.lower() != context.bot.username.lower():
+        return
+    await reply(message, f"I don't know {html.escape(command)}. Try /help.")
+
+
+async def private_text(update: Update, context: Context) -> None:
+    """In a private chat any text is a question."""
+    if update.effective_message:
+        await answer(update.effective_message, update.effective_message.text or "", context)
+
+
+async def group_text(update: Update, context: Context) -> None:
+    """In groups: messages that mention the bot or reply to it; the rest is not for us."""
+    message = update.effective_message
+    if message is None or not addressed_to_bot(message, context.bot.id, context.bot.username):
+        return
+    await answer(message, question_text(message.text or "", context.bot.username), context)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    """Stickers, photos and the like in a private chat."""
+    await reply(update.effective_message, "Send me your question as text, please.")
+
+
+# questions and answers
+
+
+def question_text(text: str, username: str) -> str:
+    """The question without a leading /command and without mentions of the bot."""
+    text = LEADING_COMMAND.sub("", text, count=1)
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+def addressed_to_bot(message: Message, bot_id: int, username: str) -> bool:
+    """A reply to one of the bot's messages, or a message mentioning @username."""
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return True
+    mentions = message.parse_entities([MessageEntity.MENTION]).values()
+    return any(mention.lower() == f"@{username.lower()}" for mention in mentions)
+
+
+async def answer(
+    message: Message, question: str, context: Context, offset: int = 0, user_id: int | None = None
+) -> None:
+    """Answer a question (or show its results from `offset` on) as a reply to `message`."""
+    data = context.bot_data
+    if user_id is None:
+        user_id = message.from_user.id if message.from_user else message.chat.id
+    wait = data.limit.wait_seconds(user_id)
+    if wait:
+        await reply(message, limit_text(wait, data.settings.questions_per_minute))
+        return
+    k = data.settings.top_k
+    async with typing(message.chat):
+        try:
+            result = await asyncio.to_thread(data.archive.ask, question, k, offset)
+        except ArchiveError as error:
+            await reply(message, html.escape(str(error)))
+            return
+    parts = render.split_html(render.answer_html(result, offset))
+    for number, part in enumerate(parts, start=1):
+        keyboard = render.answer_keyboard(result, offset, k) if number == len(parts) else None
+        await reply(message, part, keyboard)
+
+
+def limit_text(wait: int, per_minute: int) -> str:
+    """The polite refusal when a user asks faster than the limit."""
+    return (
+        f"You have asked {per_minute} questions in the last minute, which is my limit. "
+        f"Please ask again in {wait} seconds."
+    )
+
+
+async def reply(
+    message: Message | None, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send HTML as a reply to `message` (still sent if that message is gone)."""
+    if message is None:
+        return
+    await message.get_bot().send_message(
+        message.chat.id,
+        text,
+        reply_markup=keyboard,
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+    )
+
+
+@contextlib.asynccontextmanager
+async def typing(chat: Chat) -> AsyncIterator[None]:
+    """Show "typing…" in the chat, renewed every few seconds, while the body runs."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await chat.send_action(ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY_SECONDS)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        await asyncio.sleep(0)
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+# buttons
+
+
+async def button(update: Update, context: Context) -> None:
+    """'More ▸' shows the next results; '📄 n' opens a citation's whole passage."""
+    query = update.callback_query
+    parsed = render.parse_data(query.data if query else None)
+    if query is None or parsed is None:
+        return
+    kind, number = parsed
+    message = query.message if isinstance(query.message, Message) else None
+    if kind == "passage" and message is not None:
+        found = await asyncio.to_thread(context.bot_data.archive.store.hits, [number])
+        if number not in found:
+            await query.answer("That passage is no longer in the archive.", show_alert=True)
+            return
+        await query.answer()
+        await reply(message, render.passage_html(*found[number]))
+        return
+    asked = message.reply_to_message if message else None
+    if asked is None or not asked.text:
+        await query.answer("This button has expired: please ask again.", show_alert=True)
+        return
+    await query.answer()
+    question = question_text(asked.text, context.bot.username)
+    await answer(asked, question, context, number, query.from_user.id)
+
+
+async def expired_button(update: Update, context: Context) -> None:
+    """Buttons this version of the bot does not know (from an older one, say)."""
+    if update.callback_query:
+        await update.callback_query.answer(
+            "This button has expired: please ask again.", show_alert=True
+        )
+
+
+# errors
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the traceback; tell the user, briefly, that something went wrong."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("Update %s failed", update_id, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_message is None:
+        return
+    try:
+        await reply(update.effective_message, APOLOGY)
+    except TelegramError as error:
+        log.warning("Could not send the apology: %s", error)

@@ -1,0 +1,200 @@
+"""Answers, passages and buttons as Telegram HTML; pure, and split to fit one message."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from index.records import Answer, Article, Chunk, Citation
+
+MESSAGE_LIMIT = 4096
+CALLBACK_LIMIT = 64
+ECHO_CHARS = 200
+TOKEN = re.compile(r"(<[^>]*>|&#?\w+;|\s+)")
+TAG_NAME = re.compile(r"</?\s*([a-zA-Z-]+)")
+
+
+def text(value: str) -> str:
+    """Escape article or user text for Telegram HTML."""
+    return escape(value, quote=False)
+
+
+def shorten(value: str, limit: int = ECHO_CHARS) -> str:
+    """One line of at most `limit` characters, cut at a word with an ellipsis."""
+    value = " ".join(value.split())
+    if len(value) <= limit:
+        return value
+    return (value[:limit].rsplit(" ", 1)[0] or value[:limit]) + "…"
+
+
+def link(title: str, url: str | None) -> str:
+    """The title linked to its article; plain bold when there is no web address."""
+    if url and url.lower().startswith(("http://", "https://")):
+        return f'<a href="{escape(url, quote=True)}">{text(title)}</a>'
+    return f"<b>{text(title)}</b>"
+
+
+def byline(source: str | None, published: object) -> str:
+    """'Source · 2025-08-20', or whichever part is known."""
+    parts = [source or "", published.isoformat() if hasattr(published, "isoformat") else ""]
+    return text(" · ".join(part for part in parts if part))
+
+
+def citation_html(citation: Citation) -> str:
+    """'[n] linked title', the source and date, then the snippet in italics."""
+    lines = [f"[{citation.n}] {link(citation.title, citation.url)}"]
+    where = byline(citation.source, citation.published)
+    if where:
+        lines.append(where)
+    lines.append(f"<i>{text(citation.snippet)}</i>")
+    return "\n".join(lines)
+
+
+def answer_html(answer: Answer, offset: int = 0) -> str:
+    """The answer, then its numbered citations; paragraphs split by blank lines."""
+    question = text(shorten(answer.question))
+    if not answer.found:
+        if offset:
+            return f"No more results on “{question}”."
+        return (
+            f"The archive has nothing on “{question}”. Try other words, or ask an admin "
+            "to add a source that covers it."
+        )
+    paragraphs = [text(answer.text)]
+    if offset:
+        paragraphs.insert(0, f"<b>More on “{question}”</b> (from result {offset + 1})")
+    paragraphs += [citation_html(citation) for citation in answer.citations]
+    return "\n\n".join(paragraphs)
+
+
+def passage_html(chunk: Chunk, article: Article) -> str:
+    """A citation's whole passage under its linked title, source and date."""
+    head = link(article.title, article.url)
+    where = byline(article.source, article.published)
+    return "\n".join(part for part in (head, where) if part) + "\n\n" + text(chunk.text)
+
+
+# buttons: the callback data carries everything a button needs, so it outlives a restart
+
+
+def more_data(offset: int) -> str:
+    """Callback data of 'More': where the next results start."""
+    return f"more:{offset}"
+
+
+def passage_data(chunk_id: int) -> str:
+    """Callback data of a citation's button: its passage's id."""
+    return f"passage:{chunk_id}"
+
+
+def parse_data(data: str | None) -> tuple[str, int] | None:
+    """('more', offset) or ('passage', chunk id); None for anything else."""
+    kind, _, number = (data or "").partition(":")
+    if kind in ("more", "passage") and number.isdigit() and len(number) < 19:
+        return kind, int(number)
+    return None
+
+
+def answer_keyboard(answer: Answer, offset: int, k: int) -> InlineKeyboardMarkup | None:
+    """One button per citation to open its passage, and 'More' when a full page came back."""
+    if not answer.found:
+        return None
+    rows = [
+        [
+            InlineKeyboardButton(f"📄 {citation.n}", callback_data=passage_data(citation.chunk_id))
+            for citation in answer.citations[start : start + 5]
+        ]
+        for start in range(0, len(answer.citations), 5)
+    ]
+    if len(answer.citations) >= k:
+        rows.append([InlineKeyboardButton("More ▸", callback_data=more_data(offset + k))])
+    return InlineKeyboardMarkup(rows)
+
+
+# splitting long replies
+
+
+def units(value: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _track(stack: list[tuple[str, str]], token: str) -> list[tuple[str, str]]:
+    """The open tags after `token`: (name, opening tag) pairs, innermost last."""
+    match = TAG_NAME.match(token) if token.startswith("<") else None
+    if not match:
+        return stack
+    if token.startswith("</"):
+        return stack[:-1] if stack and stack[-1][0] == match.group(1).lower() else stack
+    return [*stack, (match.group(1).lower(), token)]
+
+
+def _closers(stack: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+
+def _openers(stack: list[tuple[str, str]]) -> str:
+    return "".join(tag for _, tag in stack)
+
+
+def _tokens(html: str, limit: int) -> list[str]:
+    """Tags, entities, whitespace and words; words longer than a quarter message are cut."""
+    step = max(1, limit // 4)
+    return [
+        token[i : i + step] if not token.startswith(("<", "&")) else token
+        for token in TOKEN.split(html)
+        if token
+        for i in (range(0, len(token), step) if not token.startswith(("<", "&")) else (0,))
+    ]
+
+
+def _cut(paragraph: str, limit: int) -> list[str]:
+    """Cut one overlong paragraph between tokens, closing and reopening tags around each cut."""
+    pieces: list[str] = []
+    stack: list[tuple[str, str]] = []
+    current, filled = "", False
+    for token in _tokens(paragraph, limit):
+        after = _track(stack, token)
+        if filled and units(current + token + _closers(after)) > limit:
+            pieces.append(current + _closers(stack))
+            current, filled = _openers(stack), False
+        current += token
+        filled = filled or not (token.isspace() or token.startswith("<"))
+        stack = after
+    pieces.append(current)
+    return pieces
+
+
+def _paragraphs(html: str) -> list[str]:
+    """Split at blank lines outside any tag."""
+    paragraphs: list[str] = []
+    stack: list[tuple[str, str]] = []
+    current = ""
+    for token in TOKEN.split(html):
+        if not stack and token.isspace() and "\n\n" in token:
+            paragraphs.append(current)
+            current = ""
+            continue
+        current += token
+        stack = _track(stack, token)
+    paragraphs.append(current)
+    return paragraphs
+
+
+def split_html(html: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Messages of at most `limit` units, cut at paragraphs, never inside a tag or entity."""
+    messages: list[str] = []
+    current = ""
+    for paragraph in _paragraphs(html):
+        pieces = [paragraph] if units(paragraph) <= limit else _cut(paragraph, limit)
+        for piece in pieces:
+            joined = f"{current}\n\n{piece}" if current else piece
+            if units(joined) <= limit:
+                current = joined
+            else:
+                messages.append(current)
+                current = piece
+    messages.append(current)
+    return [message.strip() for message in messages if message.strip()]
