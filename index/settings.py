@@ -80,6 +80,21 @@ class Settings(BaseSettings):
         alias="NEWSBOT_MAX_QUESTION_CHARS",
         description="Longer questions are cut.",
     )
+    retrieval_mode: Literal["dense", "keyword", "hybrid"] = Field(
+        "hybrid",
+        alias="NEWSBOT_RETRIEVAL",
+        description="dense (model), keyword (BM25) or hybrid (both, fused).",
+    )
+    date_boost: bool = Field(
+        True,
+        alias="NEWSBOT_DATE_BOOST",
+        description="Favour passages from the time a question names, and newer ones.",
+    )
+    rerank: bool = Field(
+        True,
+        alias="NEWSBOT_RERANK",
+        description="Re-rank the best candidates by the question's words in titles and text.",
+    )
 
     # Telegram
     telegram_bot_token: SecretStr | None = Field(

@@ -48,9 +48,40 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX articles_source ON articles(source_id);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: keyword index over passages; external content (no second copy of the text), kept in
+    # step by triggers inside the same transaction as every chunk insert and delete.
+    """
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, content='chunks', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE chunks_fts_terms USING fts5vocab(chunks_fts, 'row');
+    CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+    """,
 )
 
 _ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_id"
+
+
+def _statements(script: str) -> Iterator[str]:
+    """A migration's statements; a trigger body keeps its inner semicolons."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
 
 
 def _now() -> str:
@@ -92,9 +123,8 @@ class Store:
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            self._db.execute(statement)
+                    for statement in _statements(script):
+                        self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version={number}")
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -297,6 +327,55 @@ class Store:
                 [int(i) for i in ids],
             ).fetchall()
         return {int(row[0]): (Chunk(*row[:4]), _article(row[4:])) for row in rows}
+
+    def keyword_search(self, expression: str, limit: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY rank LIMIT ?",
+                (expression, limit),
+            ).fetchall()
+        return [(int(row[0]), float(row[1])) for row in rows]
+
+    def keyword_doc_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each term (terms in no passage are left out)."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT term, doc FROM chunks_fts_terms WHERE term IN ({marks})", list(terms)
+            ).fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    def keyword_index_ok(self) -> bool:
+        """Whether the keyword index matches the passages (FTS5's own integrity check)."""
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)"
+                )
+            except sqlite3.DatabaseError:
+                return False
+        return True
+
+    def rebuild_keyword_index(self) -> None:
+        """Rebuild the keyword index from the passages."""
+        with self._lock:
+            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
+    def article_keys(self, article_ids: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
+        """(external id, url) of articles, by article id."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, external_id, url FROM articles WHERE id IN ({marks})",
+                [int(i) for i in article_ids],
+            ).fetchall()
+        return {int(row[0]): (row[1], row[2]) for row in rows}
 
     def embedding_texts(self, ids: Sequence[int]) -> list[tuple[int, str, str]]:
         """(chunk id, article title, chunk text) for the given ids, in id order."""

@@ -1,0 +1,128 @@
+"""`newsbot eval`: recall@k and MRR@10 of retrieval on questions with known answering articles."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from index.archive import Archive
+from index.errors import ArchiveError
+from index.evaluate import Outcome, Scores, load_cases, run_cases, score
+from index.retrieve import Timings
+from index.settings import Settings
+from index.urls import canonical_url
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def first_ids_by_url(articles: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Canonical URL -> the first JSONL id with it (the one an import keeps), and id -> that id."""
+    by_url: dict[str, str] = {}
+    alias: dict[str, str] = {}
+    with articles.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line) if line.strip() else {}
+            if record.get("url") and record.get("id") is not None:
+                first = by_url.setdefault(canonical_url(str(record["url"])), str(record["id"]))
+                alias[str(record["id"])] = first
+    return by_url, alias
+
+
+def import_articles(archive: Archive, articles: Path) -> None:
+    """Import the articles; those already in the archive are skipped."""
+    with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
+        report = archive.import_paths([articles], progress=bar.update)
+    if report.added:
+        click.echo(f"Imported: {report.summary()}", err=True)
+    for name, reason in report.failures:
+        click.echo(f"failed: {name}: {reason}", err=True)
+
+
+def describe(settings: Settings) -> str:
+    """The retrieval settings measured, in one line."""
+    return (
+        f"retrieval {settings.retrieval_mode}, dates {'on' if settings.date_boost else 'off'}, "
+        f"re-rank {'on' if settings.rerank else 'off'}"
+    )
+
+
+def report_lines(scores: Scores, timings: Timings) -> list[str]:
+    """The figures for people."""
+    lines = [f"{key:>10}: {value}" for key, value in scores.as_json().items()]
+    stages = asdict(timings)
+    detail = ", ".join(f"{name} {ms:.1f}" for name, ms in stages.items())
+    lines.append(f"ms/question: {detail}; total {sum(stages.values()):.1f}")
+    return lines
+
+
+def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
+    """Questions with no gold article in the first k."""
+    lines = []
+    for outcome in outcomes:
+        if not set(outcome.ranked[:k]) & outcome.case.gold:
+            case = outcome.case
+            lines.append(f"miss {case.id} ({case.asked_on}): {case.question}")
+            lines.append(f"    gold {sorted(case.gold)}; got {list(outcome.ranked[:5])}")
+    return lines
+
+
+@click.command("eval")
+@click.option("--articles", type=_FILE, required=True, help="Articles as JSON Lines.")
+@click.option("--questions", type=_FILE, required=True, help="Questions: id, date, question.")
+@click.option("--gold", type=_FILE, required=True, help="Gold: id and the answering article ids.")
+@click.option("--k", type=click.IntRange(1, 100), default=10, help="Articles ranked per question.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Archive to import into and search (reused); default NEWSBOT_DATA_DIR/eval/<articles>.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--verbose", is_flag=True, help="List the questions retrieval missed.")
+@click.pass_obj
+def evaluate(
+    settings: Settings,
+    articles: Path,
+    questions: Path,
+    gold: Path,
+    k: int,
+    data_dir: Path | None,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Measure retrieval: each gold question is asked with its own date as "now"."""
+    data_dir = data_dir or settings.data_dir / "eval" / articles.stem
+    settings = settings.model_copy(update={"data_dir": data_dir})
+    try:
+        cases = load_cases(questions, gold)
+        archive = Archive(settings)
+        archive.sync()
+        import_articles(archive, articles)
+        by_url, alias = first_ids_by_url(articles)
+        cases = [replace(c, gold=frozenset(alias.get(g, g) for g in c.gold)) for c in cases]
+
+        def article_key(ids: Sequence[int]) -> dict[int, str]:
+            keys = archive.store.article_keys(ids)
+            return {
+                i: external or by_url.get(url or "", f"article:{i}")
+                for i, (external, url) in keys.items()
+            }
+
+        outcomes, timings = run_cases(archive.retriever, cases, article_key, k)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    scores = score(outcomes)
+    click.echo(describe(settings) + f"; {archive.embedder.name}", err=True)
+    if as_json:
+        click.echo(json.dumps(scores.as_json()))
+        click.echo(report_lines(scores, timings)[-1], err=True)
+    else:
+        click.echo("\n".join(report_lines(scores, timings)))
+    if verbose:
+        click.echo("\n".join(miss_lines(outcomes, k)), err=as_json)

@@ -1,0 +1,126 @@
+"""Time words in a question ("this week", "in March 2025") as a date range relative to now; pure."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The days a question's time words point at, both ends included."""
+
+    start: date
+    end: date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    def distance(self, day: date) -> int:
+        """Days from `day` to the range: 0 inside it."""
+        if day < self.start:
+            return (self.start - day).days
+        return max(0, (day - self.end).days)
+
+
+MONTHS = {
+    name.lower(): number
+    for number in range(1, 13)
+    for name in (calendar.month_name[number], calendar.month_abbr[number])
+}
+MONTHS["sept"] = 9
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DATE_WORDS = re.compile(
+    r"\b(?P<lead>in|during|since|on|of|early|late|mid|mid-|by|until|last|this)?\s*"
+    + _MONTH
+    + r"(?:\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(?:in|during|since|of)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+_SPAN = re.compile(
+    r"\b(?:(?P<edge>past|last|previous)\s+)?(?P<count>\d+|a|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|few|couple of)\s+(?P<unit>day|week|month|year)s?(?P<ago>\s+ago)?\b",
+    re.IGNORECASE,
+)
+_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_COUNTS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "few": 3, "couple of": 2}
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def _month_range(year: int, month: int) -> DateRange:
+    last = calendar.monthrange(year, month)[1]
+    return DateRange(date(year, month, 1), date(year, month, last))
+
+
+def _fixed_phrase(text: str, now: date) -> DateRange | None:
+    """Named periods: today, yesterday, this/last week, month, year, recently."""
+    monday = now - timedelta(days=now.weekday())
+    first = now.replace(day=1)
+    before = first - timedelta(days=1)
+    phrases: tuple[tuple[str, DateRange], ...] = (
+        (r"\b(today|tonight|this (morning|afternoon|evening))\b", DateRange(now, now)),
+        (r"\b(yesterday|last night)\b", DateRange(now - timedelta(1), now - timedelta(1))),
+        (r"\b(this|past) weekend\b", DateRange(now - timedelta(7), now)),
+        (r"\b(this|past|the last) (week|seven days)\b", DateRange(now - timedelta(7), now)),
+        (r"\b(last|previous) week\b", DateRange(monday - timedelta(7), monday - timedelta(1))),
+        (r"\b(this|past) month\b", DateRange(first, now)),
+        (r"\b(last|previous) month\b", _month_range(before.year, before.month)),
+        (r"\b(this|past) year\b", DateRange(date(now.year, 1, 1), now)),
+        (
+            r"\b(last|previous) year\b",
+            DateRange(date(now.year - 1, 1, 1), date(now.year - 1, 12, 31)),
+        ),
+        (
+            r"\b(recent(ly)?|lately|latest|currently|these days)\b",
+            DateRange(now - timedelta(30), now),
+        ),
+    )
+    for pattern, span in phrases:
+        if re.search(pattern, text, re.IGNORECASE):
+            return span
+    return None
+
+
+def _calendar_date(text: str, now: date) -> DateRange | None:
+    """'in March 2025', 'March 5', 'in January' (the latest one not after now)."""
+    for found in _DATE_WORDS.finditer(text):
+        word, lead, day, year = (found.group(g) for g in ("month", "lead", "day", "year"))
+        if not (lead or day or year):
+            continue
+        if word.lower() == "may" and word[0] != "M" and not (day or year):
+            continue  # "may" the verb
+        month = MONTHS[word.lower().rstrip(".")]
+        if year:
+            chosen = int(year)
+        else:
+            chosen = now.year if (month, int(day or 1)) <= (now.month, now.day) else now.year - 1
+        span = _month_range(chosen, month)
+        if day and 1 <= int(day) <= span.end.day:
+            exact = date(chosen, month, int(day))
+            return DateRange(exact, exact)
+        return span
+    found_year = _YEAR.search(text)
+    if found_year:
+        year_number = int(found_year.group("year"))
+        return DateRange(date(year_number, 1, 1), date(year_number, 12, 31))
+    return None
+
+
+def _span(text: str, now: date) -> DateRange | None:
+    """'past 3 days', 'two weeks ago'."""
+    found = _SPAN.search(text)
+    if not found or not (found.group("edge") or found.group("ago")):
+        return None
+    count = found.group("count").lower()
+    days = (int(count) if count.isdigit() else _COUNTS[count]) * _UNIT_DAYS[found.group("unit")]
+    if found.group("ago"):
+        slack = max(1, days // 4)
+        return DateRange(now - timedelta(days + slack), now - timedelta(max(0, days - slack)))
+    return DateRange(now - timedelta(days), now)
+
+
+def time_range(question: str, now: date) -> DateRange | None:
+    """The date range a question's time words mean, seen from `now`; None when it has none."""
+    return _calendar_date(question, now) or _span(question, now) or _fixed_phrase(question, now)

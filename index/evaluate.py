@@ -1,0 +1,148 @@
+"""Retrieval evaluation: recall@k and MRR@10 over articles, and the loop that asks the questions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+
+from index.errors import ArchiveError
+from index.fusion import article_ranking
+from index.retrieve import Retriever, Timings
+
+
+class EvalDataError(ArchiveError):
+    """The questions or gold files cannot be read."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A question with the day it was asked and the ids of the articles that answer it."""
+
+    id: str
+    question: str
+    asked_on: date
+    gold: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The article ids retrieval returned for a case, best first."""
+
+    case: Case
+    ranked: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Recall@1/5/10 (share of questions with a gold article that high) and MRR@10."""
+
+    recall_at_1: float
+    recall_at_5: float
+    recall_at_10: float
+    mrr_at_10: float
+    n: int
+
+    def as_json(self) -> dict[str, float | int]:
+        """The figures under the keys `recall@1`, `recall@5`, `recall@10`, `mrr@10`, `n`."""
+        return {
+            "recall@1": self.recall_at_1,
+            "recall@5": self.recall_at_5,
+            "recall@10": self.recall_at_10,
+            "mrr@10": self.mrr_at_10,
+            "n": self.n,
+        }
+
+
+def first_gold_rank(ranked: Sequence[str], gold: Iterable[str]) -> int | None:
+    """1-based rank of the first gold article, None when there is none."""
+    wanted = set(gold)
+    return next((rank for rank, key in enumerate(ranked, start=1) if key in wanted), None)
+
+
+def recall_at(ranked: Sequence[str], gold: Iterable[str], k: int) -> float:
+    """1.0 when a gold article is among the first k, else 0.0."""
+    rank = first_gold_rank(ranked, gold)
+    return 1.0 if rank is not None and rank <= k else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[str], gold: Iterable[str], k: int = 10) -> float:
+    """1/rank of the first gold article within the first k, else 0.0."""
+    rank = first_gold_rank(ranked, gold)
+    return 1.0 / rank if rank is not None and rank <= k else 0.0
+
+
+def score(outcomes: Sequence[Outcome]) -> Scores:
+    """Mean recall@1/5/10 and MRR@10 over the outcomes."""
+    n = len(outcomes)
+
+    def mean(metric: Callable[[Outcome], float]) -> float:
+        return round(sum(metric(o) for o in outcomes) / n, 4) if n else 0.0
+
+    return Scores(
+        recall_at_1=mean(lambda o: recall_at(o.ranked, o.case.gold, 1)),
+        recall_at_5=mean(lambda o: recall_at(o.ranked, o.case.gold, 5)),
+        recall_at_10=mean(lambda o: recall_at(o.ranked, o.case.gold, 10)),
+        mrr_at_10=mean(lambda o: reciprocal_rank(o.ranked, o.case.gold, 10)),
+        n=n,
+    )
+
+
+def _jsonl(path: Path) -> list[dict[str, object]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise EvalDataError(f"Cannot read {path}: {error}. Give a JSON Lines file.") from error
+
+
+def load_cases(questions: Path, gold: Path) -> list[Case]:
+    """The gold questions, joined by id to their text and date."""
+    asked = {str(row["id"]): row for row in _jsonl(questions)}
+    cases = []
+    for row in _jsonl(gold):
+        question = asked.get(str(row.get("id")))
+        if question is None:
+            raise EvalDataError(f"Gold question {row.get('id')!r} is not in {questions}.")
+        try:
+            cases.append(
+                Case(
+                    id=str(row["id"]),
+                    question=str(question["question"]),
+                    asked_on=date.fromisoformat(str(question["date"])),
+                    gold=frozenset(str(key) for key in row["gold"]),  # type: ignore[attr-defined]
+                )
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise EvalDataError(f"Question {row.get('id')!r}: bad or missing {error}.") from error
+    return cases
+
+
+def mean_timings(timings: Sequence[Timings]) -> Timings:
+    """Milliseconds per stage, averaged over questions."""
+    if not timings:
+        return Timings()
+    names = [field.name for field in fields(Timings)]
+    return Timings(
+        **{name: sum(getattr(t, name) for t in timings) / len(timings) for name in names}
+    )
+
+
+def run_cases(
+    retriever: Retriever,
+    cases: Sequence[Case],
+    article_key: Callable[[Sequence[int]], dict[int, str]],
+    k: int = 10,
+) -> tuple[list[Outcome], Timings]:
+    """Ask every case with its own date as "now"; the first k article keys it retrieves."""
+    outcomes, timings = [], []
+    for case in cases:
+        ranking = retriever.rank(case.question, case.asked_on, floor=False)
+        article_ids = article_ranking(ranking.hits)[:k]
+        keys = article_key(article_ids)
+        # An article not in the gold's file keeps its place under a key no gold can have.
+        outcomes.append(Outcome(case, tuple(keys.get(i, f"article:{i}") for i in article_ids)))
+        timings.append(ranking.timings)
+    return outcomes, mean_timings(timings)

@@ -1,0 +1,70 @@
+"""Keyword (BM25) retrieval: a question's terms as a safe FTS5 query over the store's index."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from index.store import Store
+
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_TERMS = 8
+MAX_SHARE = 0.05  # words in more than this share of the passages are too common to search
+MIN_COMMON_DOCS = 100  # ... unless they are in fewer passages than this (small archives)
+# Function words and question words: they match nearly every passage and slow BM25 down.
+_STOPWORDS_TEXT = """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each either few for
+    from further had has have having he her here hers herself him himself his how i if in into is
+    it its itself just me might more most must my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their theirs
+    them themselves then there these they this those through to too under until up upon us very
+    was we were what when where which while who whom whose why will with would you your yours
+    yourself yourselves s t d ll m re ve don didn doesn isn wasn weren won wouldn
+    following according said say says tell
+    """
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def query_terms(question: str) -> list[str]:
+    """The distinct content words of a question, lower-cased, in order."""
+    # As the index's tokenizer does: accents off ("Nicolás" is "nicolas").
+    folded = unicodedata.normalize("NFKD", question)
+    words = _TERM.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+    # "US" and "WHO" are names, not "us" and "who", unless the whole question is in capitals.
+    shouting = sum(word.isupper() for word in words) * 2 > len(words)
+    kept = [
+        word.lower()
+        for word in words
+        if (word.lower() not in STOPWORDS or (word.isupper() and len(word) > 1 and not shouting))
+        and (len(word) > 1 or word.isdigit())
+    ]
+    return list(dict.fromkeys(kept))
+
+
+def match_expression(terms: list[str]) -> str:
+    """An FTS5 query matching any of the terms; each is quoted, so none is read as syntax."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def telling_terms(
+    terms: list[str], doc_counts: dict[str, int], passages: int, max_share: float = MAX_SHARE
+) -> list[str]:
+    """The rarest terms, at most MAX_TERMS; words in a large share of passages are left out.
+
+    Common words weigh little in BM25 but cost the most to score (their lists are long), so
+    leaving them out keeps a search fast at any archive size.
+    """
+    present = sorted((t for t in terms if doc_counts.get(t)), key=lambda t: doc_counts[t])
+    limit = max(MIN_COMMON_DOCS, max_share * passages)
+    kept = [term for term in present if doc_counts[term] <= limit][:MAX_TERMS]
+    return kept or present[:1]
+
+
+def keyword_search(store: Store, question: str, limit: int) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score) of the passages sharing the most telling words, best first."""
+    terms = query_terms(question)
+    kept = telling_terms(terms, store.keyword_doc_counts(terms), store.counts()[1])
+    if not kept:
+        return []
+    return store.keyword_search(match_expression(kept), limit)
