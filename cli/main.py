@@ -14,10 +14,13 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from cli.check import check_command
+from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
 from index.archive import Archive
 from index.errors import ArchiveError
+from index.followup import rewrite_followup
 from index.settings import Settings
 
 
@@ -84,6 +87,7 @@ def chat(settings: Settings) -> None:
     with archive_errors():
         archive = open_archive(settings)
     click.echo("Ask about the news archive. An empty line or Ctrl-D ends the chat.")
+    previous: str | None = None
     while True:
         try:
             question = input("\n? ")
@@ -91,8 +95,13 @@ def chat(settings: Settings) -> None:
             break
         if not question.strip():
             break
+        # A follow-up ("and France?") is read with the question before it.
+        standalone = rewrite_followup(previous, question)
+        if standalone != " ".join(question.split()):
+            click.echo(f"(taking it as: {standalone})")
         try:
-            click.echo(answer_text(archive.ask(question)))
+            click.echo(answer_text(archive.ask(standalone)))
+            previous = standalone
         except ArchiveError as error:
             click.echo(str(error))
 
@@ -119,6 +128,9 @@ def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
 @main.group()
 def index() -> None:
     """Rebuild or inspect the vector index."""
+
+
+index.add_command(check_command)
 
 
 @index.command()
@@ -156,3 +168,4 @@ def bot() -> None:
 
 
 main.add_command(sources)
+main.add_command(evaluate)
