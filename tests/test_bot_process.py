@@ -1,0 +1,66 @@
+"""`newsbot bot` as a process: start-up on an empty data dir, a cited answer, SIGTERM, no token."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SEED_QUESTION, SEED_TITLE, cli_env
+from fake_telegram import FakeTelegram
+
+
+def test_newsbot_bot_answers_the_seed_question_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with FakeTelegram() as fake:
+        env = cli_env(
+            tmp_path / "data",
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_API_URL=fake.api_url,
+            TELEGRAM_FILE_URL=fake.file_url,
+            ADMIN_IDS="1000",
+            NEWSBOT_LOG_LEVEL="DEBUG",
+            PYTHONPATH=str(REPO),
+        )
+        with subprocess.Popen(
+            [sys.executable, "-m", "cli", "bot"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as bot:
+            try:
+                question = fake.send(SEED_QUESTION, 4242)
+                (reply,) = fake.replies(question, timeout=300)
+                bot.send_signal(signal.SIGTERM)
+                _, stderr = bot.communicate(timeout=60)
+            finally:
+                bot.kill()
+
+    assert bot.returncode == 0, stderr
+    assert reply.text.startswith("The USA")
+    assert f"[1] {SEED_TITLE}\nFinancial Times" in reply.text
+    assert [c["command"] for c in fake.commands["default"]] == ["ask", "help", "start"]
+    assert any(method == "deleteWebhook" for method, _ in fake.calls)
+    assert (4242, "typing") in fake.actions
+    assert "Answering as @newsbot_test_bot" in stderr
+    assert fake.token.split(":")[1] not in stderr
+    assert fake.rejected == []
+
+
+@pytest.mark.parametrize("command", [["-m", "cli", "bot"], ["-m", "bot"]])
+def test_bot_without_a_token_says_how_to_get_one(tmp_path: Path, command: list[str]) -> None:
+    env = cli_env(tmp_path / "data", PYTHONPATH=str(REPO))
+
+    result = subprocess.run(
+        [sys.executable, *command], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TELEGRAM_BOT_TOKEN" in lines[0] and "@BotFather" in lines[0]
+    assert "make ask" in lines[0]
+    assert not (tmp_path / "data").exists()
