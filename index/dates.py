@@ -46,7 +46,16 @@ _SPAN = re.compile(
 )
 _COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _COUNTS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "few": 3, "couple of": 2}
+UPCOMING_DAYS = 31
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    return 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+def _year_range(year: int) -> DateRange:
+    return DateRange(date(year, 1, 1), date(year, 12, 31))
 
 
 def _month_range(year: int, month: int) -> DateRange:
@@ -54,12 +63,12 @@ def _month_range(year: int, month: int) -> DateRange:
     return DateRange(date(year, month, 1), date(year, month, last))
 
 
-def _fixed_phrase(text: str, now: date) -> DateRange | None:
-    """Named periods: today, yesterday, this/last week, month, year, recently."""
+def _near_phrases(now: date) -> tuple[tuple[str, DateRange], ...]:
+    """Named periods close to now: today, yesterday, this or last week or month, recently."""
     monday = now - timedelta(days=now.weekday())
     first = now.replace(day=1)
     before = first - timedelta(days=1)
-    phrases: tuple[tuple[str, DateRange], ...] = (
+    return (
         (r"\b(today|tonight|this (morning|afternoon|evening))\b", DateRange(now, now)),
         (r"\b(yesterday|last night)\b", DateRange(now - timedelta(1), now - timedelta(1))),
         (r"\b(this|past) weekend\b", DateRange(now - timedelta(7), now)),
@@ -67,18 +76,29 @@ def _fixed_phrase(text: str, now: date) -> DateRange | None:
         (r"\b(last|previous) week\b", DateRange(monday - timedelta(7), monday - timedelta(1))),
         (r"\b(this|past) month\b", DateRange(first, now)),
         (r"\b(last|previous) month\b", _month_range(before.year, before.month)),
-        (r"\b(this|past) year\b", DateRange(date(now.year, 1, 1), now)),
-        (
-            r"\b(last|previous) year\b",
-            DateRange(date(now.year - 1, 1, 1), date(now.year - 1, 12, 31)),
-        ),
         (
             r"\b(recent(ly)?|lately|latest|currently|these days)\b",
             DateRange(now - timedelta(30), now),
         ),
     )
+
+
+def _year_phrases(now: date) -> tuple[tuple[str, DateRange], ...]:
+    """This year and last year."""
+    return (
+        (r"\b(this|past) year\b", DateRange(date(now.year, 1, 1), now)),
+        (r"\b(last|previous) year\b", _year_range(now.year - 1)),
+    )
+
+
+def _named(text: str, phrases: tuple[tuple[str, DateRange], ...]) -> DateRange | None:
+    """The range of the first phrase found, if it is a time word and not a name ("Today" show)."""
     for pattern, span in phrases:
-        if re.search(pattern, text, re.IGNORECASE):
+        for found in re.finditer(pattern, text, re.IGNORECASE):
+            at = found.start()
+            quoted = at > 0 and text[at - 1] in "\"“‘'"
+            if quoted or (text[at].isupper() and at > 0 and text[:at].rstrip()[-1:] not in ".?!"):
+                continue
             return span
     return None
 
@@ -94,8 +114,13 @@ def _calendar_date(text: str, now: date) -> DateRange | None:
         month = MONTHS[word.lower().rstrip(".")]
         if year:
             chosen = int(year)
+        elif (month, int(day or 1)) <= (now.month, now.day):
+            chosen = now.year
         else:
-            chosen = now.year if (month, int(day or 1)) <= (now.month, now.day) else now.year - 1
+            # A day in the next month is most likely coming up ("the game on February 8").
+            upcoming = day and _valid(now.year, month, int(day))
+            soon = upcoming and (date(now.year, month, int(day)) - now).days <= UPCOMING_DAYS
+            chosen = now.year if soon else now.year - 1
         span = _month_range(chosen, month)
         if day and 1 <= int(day) <= span.end.day:
             exact = date(chosen, month, int(day))
@@ -103,8 +128,7 @@ def _calendar_date(text: str, now: date) -> DateRange | None:
         return span
     found_year = _YEAR.search(text)
     if found_year:
-        year_number = int(found_year.group("year"))
-        return DateRange(date(year_number, 1, 1), date(year_number, 12, 31))
+        return _year_range(int(found_year.group("year")))
     return None
 
 
@@ -123,4 +147,9 @@ def _span(text: str, now: date) -> DateRange | None:
 
 def time_range(question: str, now: date) -> DateRange | None:
     """The date range a question's time words mean, seen from `now`; None when it has none."""
-    return _calendar_date(question, now) or _span(question, now) or _fixed_phrase(question, now)
+    return (
+        _named(question, _near_phrases(now))
+        or _calendar_date(question, now)
+        or _span(question, now)
+        or _named(question, _year_phrases(now))
+    )
