@@ -1,0 +1,149 @@
+"""Pure parts of the bot: HTML rendering, splitting, button data, the per-user limit."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from fake_telegram import Rejected, parse_html
+
+from bot.context import is_admin
+from bot.handlers import question_text
+from bot.limits import QuestionLimit
+from bot.render import (
+    answer_html,
+    answer_keyboard,
+    parse_data,
+    passage_data,
+    split_html,
+    units,
+)
+from index.records import Answer, Citation
+from index.settings import Settings
+
+
+def citation(n: int, title: str = "Title", url: str | None = "https://a.example/x") -> Citation:
+    return Citation(n, title, url, "Source", date(2025, 8, 20), f"snippet {n} " * 30, 0.9, n)
+
+
+def plain(html: str) -> str:
+    """What the user sees, with whitespace normalised."""
+    return " ".join(parse_html(html).split())
+
+
+def test_answer_html_escapes_and_links() -> None:
+    answer = Answer(
+        question="<b>?</b>",
+        found=True,
+        sentences=(("A & B said <no>.", 1),),
+        citations=(citation(1, 'Rock & "Roll" <live>', "https://a.example/?q=1&r=2"),),
+    )
+
+    html = answer_html(answer)
+
+    assert html.startswith("A &amp; B said &lt;no&gt;. [1]\n\n[1] <a href=")
+    assert '<a href="https://a.example/?q=1&amp;r=2">Rock &amp; "Roll" &lt;live&gt;</a>' in html
+    assert "Source · 2025-08-20" in html
+    assert plain(html).startswith('A & B said <no>. [1] [1] Rock & "Roll" <live>')
+
+
+def test_only_web_links_become_links() -> None:
+    answer = Answer("q", True, (("s.", 1),), (citation(1, url="javascript:alert(1)"),))
+
+    assert "<a " not in answer_html(answer) and "<b>Title</b>" in answer_html(answer)
+
+
+def test_nothing_found_echoes_the_question_escaped_and_short() -> None:
+    html = answer_html(Answer(question="<i>" + "x " * 500, found=False))
+
+    assert html.startswith("The archive has nothing on “&lt;i&gt;x x")
+    assert len(html) < 400
+    assert answer_html(Answer("q", False), offset=3) == "No more results on “q”."
+
+
+def test_split_keeps_paragraphs_whole_and_under_the_limit() -> None:
+    paragraphs = [f"<b>{n}</b> " + "word " * 150 for n in range(30)]
+    html = "\n\n".join(paragraphs)
+
+    parts = split_html(html)
+
+    assert len(parts) > 1
+    assert all(units(part) <= 4096 for part in parts)
+    assert [p for part in parts for p in part.split("\n\n")] == [p.strip() for p in paragraphs]
+
+
+def test_split_cuts_an_overlong_paragraph_between_tags_and_entities() -> None:
+    html = "<i>" + "tom &amp; jerry 🙂 " * 600 + "</i>\n\n<b>end</b>"
+
+    parts = split_html(html, limit=1000)
+
+    assert len(parts) > 5
+    for part in parts:
+        assert units(part) <= 1000
+        parse_html(part)  # every part is well-formed Telegram HTML
+        assert not re.search(r"&\w*$|<[^>]*$", part)
+    assert plain(" ".join(parts)) == plain(html)
+
+
+def test_split_counts_emoji_as_telegram_does() -> None:
+    parts = split_html("🙂" * 3000)
+
+    assert [units(part) for part in parts] == [4096, 1904]
+
+
+def test_fake_telegram_parser_rejects_what_telegram_rejects() -> None:
+    for bad in ("<script>x</script>", "<b>x", "x</b>", "a < b", "a & b", "<b><i>x</b></i>"):
+        with pytest.raises(Rejected):
+            parse_html(bad)
+    assert parse_html('<a href="https://x">a &lt; b &amp; &quot;c&quot;</a>') == 'a < b & "c"'
+
+
+def test_callback_data_fits_64_bytes_and_parses_back() -> None:
+    answer = Answer("q", True, (("s.", 1),), tuple(citation(n) for n in range(1, 8)))
+
+    keyboard = answer_keyboard(answer, offset=2**40, k=7)
+
+    assert keyboard is not None
+    data = [button.callback_data for row in keyboard.inline_keyboard for button in row]
+    assert data[-1] == f"more:{2**40 + 7}"
+    assert all(isinstance(d, str) and len(d.encode()) <= 64 for d in data)
+    assert len(passage_data(2**63 - 1).encode()) <= 64
+    assert parse_data(passage_data(42)) == ("passage", 42)
+    assert parse_data("more:9") == ("more", 9)
+    for junk in (None, "", "more:", "more:-1", "passage:x", "v0:3", "more:" + "9" * 30):
+        assert parse_data(junk) is None
+
+
+def test_no_more_button_when_the_page_is_not_full() -> None:
+    answer = Answer("q", True, (("s.", 1),), (citation(1), citation(2)))
+
+    keyboard = answer_keyboard(answer, offset=0, k=3)
+
+    assert keyboard is not None
+    assert [b.text for row in keyboard.inline_keyboard for b in row] == ["📄 1", "📄 2"]
+    assert answer_keyboard(Answer("q", False), 0, 3) is None
+
+
+def test_question_limit_is_a_sliding_minute() -> None:
+    now = [0.0]
+    limit = QuestionLimit(2, clock=lambda: now[0])
+
+    assert [limit.wait_seconds(7), limit.wait_seconds(7)] == [0, 0]
+    now[0] = 10.5
+    assert limit.wait_seconds(7) == 50
+    assert limit.wait_seconds(8) == 0
+    now[0] = 60.0
+    assert [limit.wait_seconds(7), limit.wait_seconds(7), limit.wait_seconds(7)] == [0, 0, 60]
+
+
+def test_question_text_drops_the_command_and_the_mention() -> None:
+    assert question_text("/ask@Newsbot_Bot  what now?", "newsbot_bot") == "what now?"
+    assert question_text("@NEWSBOT_BOT what now?", "newsbot_bot") == "what now?"
+    assert question_text("mail @newsbot_botany", "newsbot_bot") == "mail @newsbot_botany"
+
+
+def test_admins_are_numeric_ids() -> None:
+    settings = Settings(_env_file=None, admin_ids="5, 7")  # type: ignore[call-arg]
+
+    assert is_admin(settings, 7) and not is_admin(settings, 6) and not is_admin(settings, None)
