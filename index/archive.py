@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -106,13 +107,17 @@ class Archive:
 
     @staticmethod
     def _load(path: Path, previous: VectorIndex | None = None) -> VectorIndex:
-        try:
-            return VectorIndex.load(path, previous)
-        except RuntimeError as error:
-            raise IndexUnreadable(
-                f"The vector index {path.name} is damaged (FAISS cannot read it). "
-                "Run `newsbot index check --repair` to rebuild it from the articles."
-            ) from error
+        for _ in range(5):
+            try:
+                return VectorIndex.load(path, previous)
+            except FileNotFoundError:
+                continue  # a writer swapped the index and its delta while we read them
+            except (RuntimeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+                raise IndexUnreadable(
+                    f"The vector index {path.name} is damaged (FAISS cannot read it). "
+                    "Run `newsbot index check --repair` to rebuild it from the articles."
+                ) from error
+        return VectorIndex.load(path, previous)
 
     def _save(self, vectors: VectorIndex) -> None:
         if vectors.fit(self.settings.index_type):
