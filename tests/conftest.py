@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefork import Prefork
 from web_server import WebServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -56,3 +57,11 @@ def web() -> Iterator[WebServer]:
     """The test web on 127.0.0.1: feeds, article pages and broken cases."""
     with WebServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
+    """Forks `newsbot` commands from one process that imported torch once (see prefork.py)."""
+    server = Prefork(cli_env(tmp_path_factory.mktemp("prefork")))
+    yield server
+    server.close()
