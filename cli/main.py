@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from cli.check import check_command
@@ -21,7 +22,7 @@ from cli.sources import sources
 from index.archive import Archive
 from index.errors import ArchiveError
 from index.followup import rewrite_followup
-from index.settings import Settings
+from index.settings import Settings, settings_problem
 
 
 def configure_logging(level: str) -> None:
@@ -62,7 +63,10 @@ def main(ctx: click.Context) -> None:
     """newsbot: answers questions about a news archive with cited snippets."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise click.ClickException(settings_problem(error)) from error
     configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
     ctx.obj = settings
 

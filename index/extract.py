@@ -169,6 +169,9 @@ def parse_records(
             drafts.append(parse_record(json.loads(line)))
         except json.JSONDecodeError as error:
             failures.append((f"{name}:{number}", f"not valid JSON ({error.msg})"))
+        except (RecursionError, ValueError):
+            # Nested thousands deep, or a number of thousands of digits: hostile, not news.
+            failures.append((f"{name}:{number}", "not valid JSON (nested too deep or too long)"))
         except ImportFailed as error:
             failures.append((f"{name}:{number}", str(error)))
     return drafts, failures
@@ -197,6 +200,8 @@ def parse_document(
             raise ImportFailed(
                 f"{name}: not valid JSON ({error.msg}, line {error.lineno})."
             ) from error
+        except (RecursionError, ValueError) as error:
+            raise ImportFailed(f"{name}: not valid JSON (nested too deep or too long).") from error
         items = loaded if isinstance(loaded, list) else [loaded]
         return parse_records((json.dumps(item) for item in items), name)
     if suffix in (".html", ".htm"):

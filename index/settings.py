@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -145,7 +145,21 @@ class Settings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+            parts = [part for part in value.replace(" ", "").split(",") if part]
+            if not all(part.lstrip("-").isdigit() for part in parts):
+                raise ValueError(
+                    "ADMIN_IDS takes numeric Telegram user ids separated by commas "
+                    "(@userinfobot tells you yours), not user names"
+                )
+            return frozenset(int(part) for part in parts)
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line per bad setting, named by its variable; values are left out (one may be secret)."""
+    lines = [
+        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+    ]
+    return "Bad setting in the environment or .env:\n" + "\n".join(lines)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import ArchiveError
 from index.records import Article, ArticleDraft, Chunk, ChunkDraft, Source
 
 MIGRATIONS: tuple[str, ...] = (
@@ -107,10 +108,21 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
+        try:
+            # The timeout first: another process may hold a lock (or be recovering after a crash).
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.OperationalError:
+            self._db.close()
+            raise
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise ArchiveError(
+                f"{path} is not a readable newsbot archive ({error}). Move it away to start "
+                "a new archive there, or point NEWSBOT_DATA_DIR at the right folder."
+            ) from error
 
     def close(self) -> None:
         """Close the connection."""
