@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from telegram.ext import Application
 
@@ -160,7 +160,7 @@ class FakeTelegram:
         self._stopping = False
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
 
     # running
 
@@ -482,8 +482,9 @@ def _handler(server: FakeTelegram) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             prefix = f"/file/bot{server.token}/"
             files = {path: data for path, data in server.files.values()}
-            path = self.path[len(prefix) :]
-            if not self.path.startswith(prefix) or path not in files:
+            requested = unquote(self.path)  # PTB percent-encodes the ':' of the token
+            path = requested[len(prefix) :]
+            if not requested.startswith(prefix) or path not in files:
                 self._error(Rejected("Not Found", 404))
                 return
             self._reply(200, files[path], "application/octet-stream")
