@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from fake_telegram import FakeTelegram, RunningBot, Sent
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.app import HANDLER_MODULES, build_application
+from bot.app import HANDLER_MODULES, build_application, run
 from bot.context import Command, Context, is_admin
 from index.archive import Archive
 from index.embedder import Embedder
@@ -87,11 +88,10 @@ def bot_settings(fake: FakeTelegram, data_dir: Path, **extra: object) -> Setting
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=data_dir,
-        telegram_bot_token=fake.token,
         telegram_api_url=fake.api_url,
         telegram_file_url=fake.file_url,
         admin_ids=frozenset({ADMIN_ID}),
-        **({"questions_per_minute": 3, "top_k": 3} | extra),
+        **({"telegram_bot_token": fake.token, "questions_per_minute": 3, "top_k": 3} | extra),
     )
 
 
@@ -177,7 +177,16 @@ def test_commands_are_registered_with_admin_ones_in_admin_chats(fake: FakeTelegr
     admins = [c["command"] for c in fake.commands[f"chat:{ADMIN_ID}"]]
 
     assert everyone == ["ask", "help", "start"]
-    assert admins == ["ask", "help", "start", "secret"]
+    assert admins == [
+        "ask",
+        "help",
+        "start",
+        "addsource",
+        "sources",
+        "removesource",
+        "refresh",
+        "secret",
+    ]
 
 
 def test_ask_command_in_a_private_chat(fake: FakeTelegram) -> None:
@@ -353,3 +362,18 @@ def test_long_replies_are_split_on_paragraphs(world: World, embedder: Embedder) 
     assert numbers == [f"[{n}]" for n in range(1, len(numbers) + 1)]
     for part in parts[1:]:
         assert part.text.startswith("[")
+
+
+def test_a_token_telegram_refuses_stops_with_a_hint(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeTelegram() as fake:
+        settings = bot_settings(fake, world.settings.data_dir, telegram_bot_token="1:wrong")
+        try:
+            status = run(build_application(settings, world.archive))
+        finally:
+            asyncio.set_event_loop(None)
+
+    assert status == 1
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
+    assert [method for method, _ in fake.calls] == []
