@@ -1,0 +1,281 @@
+"""Admins' commands: /addsource, /sources, /removesource, /refresh, document uploads, schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from html import escape
+from pathlib import PurePath
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import render
+from bot.context import Command, Context, is_admin
+from bot.handlers import reply, typing
+from index.errors import ArchiveError
+from index.extract import SUFFIXES
+from index.fetch import Fetcher
+from index.records import ImportReport, Source
+from index.sources import MAX_UPLOAD_BYTES, SourceResult, Sources, safe_name
+
+log = logging.getLogger(__name__)
+
+COMMANDS: tuple[Command, ...] = ()
+ADMIN_COMMANDS: tuple[Command, ...] = (
+    Command("addsource", "Add an RSS/Atom feed, article page or document URL"),
+    Command("sources", "List sources with their articles, last fetch and last error"),
+    Command("removesource", "Remove a source and its articles: /removesource ID"),
+    Command("refresh", "Fetch new items now: /refresh or /refresh ID"),
+)
+ADMINS_ONLY = "Sorry, only the bot's admins can do that."
+BUTTONS_UP_TO = 20  # sources listed with buttons; longer lists use the commands
+SHOWN_FAILURES = 5
+FILE_TYPES = ", ".join(sorted(SUFFIXES))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """The admin commands, uploads, buttons and the scheduled feed refresh."""
+    data = application.bot_data
+    admin = Admin(Sources(data.archive, Fetcher(data.settings)))
+    new = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("addsource", admin.add_source, filters=new))
+    application.add_handler(CommandHandler("sources", admin.list_sources, filters=new))
+    application.add_handler(CommandHandler("removesource", admin.remove_source, filters=new))
+    application.add_handler(CommandHandler("refresh", admin.refresh, filters=new))
+    uploads = filters.Document.ALL & filters.ChatType.PRIVATE & new
+    application.add_handler(MessageHandler(uploads, admin.document))
+    application.add_handler(CallbackQueryHandler(admin.button, pattern=r"^src:"))
+    if application.job_queue is None:
+        log.warning("No job queue (install python-telegram-bot[job-queue]): no scheduled refresh")
+        return
+    every = timedelta(minutes=data.settings.refresh_minutes)
+    application.job_queue.run_repeating(admin.scheduled_refresh, interval=every, first=every)
+
+
+# pure rendering
+
+
+def source_html(source: Source) -> str:
+    """'#id kind · N articles · fetched …', the linked title, and the last error if any."""
+    fetched = (source.last_fetch_at or "never").replace("T", " ").replace("+00:00", " UTC")
+    head = f"<b>#{source.id}</b> {source.kind} · {source.articles} articles · fetched {fetched}"
+    title = source.title or source.url
+    where = render.link(title, source.url) if source.url.startswith("http") else render.text(title)
+    lines = [head, where]
+    if source.last_error:
+        lines.append(f"⚠️ last error: {render.text(source.last_error)}")
+    return "\n".join(lines)
+
+
+def report_html(report: ImportReport) -> str:
+    """What an import did, with the first few failures and their reasons."""
+    lines = [render.text(report.summary())]
+    for where, why in report.failures[:SHOWN_FAILURES]:
+        lines.append(f"• {render.text(render.shorten(where, 80))}: {render.text(why)}")
+    if len(report.failures) > SHOWN_FAILURES:
+        lines.append(f"… and {len(report.failures) - SHOWN_FAILURES} more failures.")
+    return "\n".join(lines)
+
+
+def result_html(result: SourceResult) -> str:
+    """One source's refresh."""
+    head = f"<b>#{result.source.id}</b> {render.text(result.source.title or result.source.url)}"
+    if result.error:
+        return f"{head}: failed: {render.text(result.error)}"
+    if result.not_modified:
+        return f"{head}: unchanged since the last fetch."
+    return f"{head}: {report_html(result.report)}"
+
+
+def sources_keyboard(sources: list[Source]) -> InlineKeyboardMarkup | None:
+    """🔄 and 🗑 buttons per source, for short lists."""
+    if not sources or len(sources) > BUTTONS_UP_TO:
+        return None
+    rows = []
+    for source in sources:
+        row = [InlineKeyboardButton(f"🗑 #{source.id}", callback_data=f"src:ask:{source.id}")]
+        if source.url.startswith("http"):
+            refresh = f"src:refresh:{source.id}"
+            row.insert(0, InlineKeyboardButton(f"🔄 #{source.id}", callback_data=refresh))
+        rows.append(row)
+    return InlineKeyboardMarkup(rows)
+
+
+def source_id(text: str) -> int | None:
+    """The numeric id after a command ('/refresh 3', '#3'), if there is one."""
+    parts = text.split(maxsplit=1)
+    value = parts[1].strip().lstrip("#") if len(parts) > 1 else ""
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+class Admin:
+    """The admin handlers around one Sources; every archive call runs in a worker thread."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+
+    async def _allowed(self, update: Update, context: Context) -> bool:
+        """Whether the sender is an admin; anyone else gets a short refusal."""
+        user = update.effective_user
+        if is_admin(context.bot_data.settings, user.id if user else None):
+            return True
+        log.info("Refused an admin action: user %s is not in ADMIN_IDS", user.id if user else "?")
+        if update.callback_query:
+            await update.callback_query.answer(ADMINS_ONLY, show_alert=True)
+        else:
+            await reply(update.effective_message, ADMINS_ONLY)
+        return False
+
+    async def add_source(self, update: Update, context: Context) -> None:
+        """/addsource URL: fetch it, import what is new, say what happened."""
+        message = update.effective_message
+        if message is None or not await self._allowed(update, context):
+            return
+        parts = (message.text or "").split(maxsplit=1)
+        if len(parts) < 2:
+            await reply(
+                message,
+                "Send it like this: <code>/addsource https://example.org/feed.xml</code>\n"
+                "An RSS or Atom feed, an article page, or a PDF or text file on the web.",
+            )
+            return
+        url = parts[1].strip()
+        async with typing(message.chat):
+            try:
+                result = await asyncio.to_thread(self.sources.add, url)
+            except ArchiveError as error:
+                await reply(message, f"Could not add that source: {escape(str(error))}")
+                return
+        source = result.source
+        await reply(
+            message,
+            f"Added source <b>#{source.id}</b> ({source.kind}): "
+            f"{render.link(source.title or source.url, source.url)}\n{report_html(result.report)}",
+        )
+
+    async def list_sources(self, update: Update, context: Context) -> None:
+        """/sources: every source with its articles, last fetch and last error."""
+        message = update.effective_message
+        if message is None or not await self._allowed(update, context):
+            return
+        found = await asyncio.to_thread(self.sources.list_sources)
+        if not found:
+            await reply(message, "No sources yet. Add one with /addsource URL, or send me a file.")
+            return
+        parts = render.split_html("\n\n".join(source_html(s) for s in found))
+        for number, part in enumerate(parts, start=1):
+            await reply(message, part, sources_keyboard(found) if number == len(parts) else None)
+
+    async def remove_source(self, update: Update, context: Context) -> None:
+        """/removesource ID: the source and its articles leave SQLite and the index."""
+        message = update.effective_message
+        if message is None or not await self._allowed(update, context):
+            return
+        number = source_id(message.text or "")
+        if number is None:
+            await reply(message, "Send it like this: <code>/removesource 3</code> (see /sources).")
+            return
+        await self._remove(message, number)
+
+    async def _remove(self, message: Message, number: int) -> None:
+        try:
+            source = await asyncio.to_thread(self.sources.remove, number)
+        except ArchiveError as error:
+            await reply(message, f"{escape(str(error))} /sources lists them.")
+            return
+        await reply(
+            message,
+            f"Removed source <b>#{source.id}</b> ({render.text(source.title or source.url)}) "
+            f"and its {source.articles} article(s); they are no longer cited.",
+        )
+
+    async def refresh(self, update: Update, context: Context) -> None:
+        """/refresh [ID]: fetch new items now, from one source or from every feed."""
+        message = update.effective_message
+        if message is None or not await self._allowed(update, context):
+            return
+        number = source_id(message.text or "")
+        await self._refresh(message, number)
+
+    async def _refresh(self, message: Message, number: int | None) -> None:
+        async with typing(message.chat):
+            try:
+                if number is None:
+                    results = await asyncio.to_thread(self.sources.refresh_all)
+                else:
+                    results = [await asyncio.to_thread(self.sources.refresh, number)]
+            except ArchiveError as error:
+                await reply(message, escape(str(error)))
+                return
+        if not results:
+            await reply(message, "No feeds to refresh. Add one with /addsource URL.")
+            return
+        for part in render.split_html("\n\n".join(result_html(r) for r in results)):
+            await reply(message, part)
+
+    async def document(self, update: Update, context: Context) -> None:
+        """A file sent by an admin in a private chat is imported as a source of its own."""
+        message = update.effective_message
+        if message is None or message.document is None or not await self._allowed(update, context):
+            return
+        document = message.document
+        name = safe_name(document.file_name or "upload")  # untrusted: shown, never a path
+        if PurePath(name).suffix.lower() not in SUFFIXES:
+            await reply(message, f"I can import {FILE_TYPES} files; {escape(name)} is not one.")
+            return
+        if (document.file_size or 0) > MAX_UPLOAD_BYTES:
+            limit = MAX_UPLOAD_BYTES // 1_000_000
+            await reply(message, f"{escape(name)} is larger than {limit} MB, the most I can fetch.")
+            return
+        async with typing(message.chat):
+            try:
+                file = await document.get_file()
+                data = bytes(await file.download_as_bytearray())
+                result = await asyncio.to_thread(self.sources.add_file, name, data)
+            except TelegramError as error:
+                await reply(message, f"Could not download {escape(name)} from Telegram: {error}")
+                return
+            except ArchiveError as error:
+                await reply(message, f"Could not import {escape(name)}: {escape(str(error))}")
+                return
+        await reply(
+            message,
+            f"Imported {escape(name)} as source <b>#{result.source.id}</b>: "
+            f"{report_html(result.report)}",
+        )
+
+    async def button(self, update: Update, context: Context) -> None:
+        """🔄 refreshes a source; 🗑 asks first, and 'Yes, remove' removes it."""
+        query = update.callback_query
+        if query is None or not await self._allowed(update, context):
+            return
+        parts = (query.data or "").split(":")
+        action, value = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
+        message = query.message if isinstance(query.message, Message) else None
+        if not value.isdigit() or message is None:
+            await query.answer("This button has expired: use /sources.", show_alert=True)
+            return
+        await query.answer()
+        number = int(value)
+        if action == "refresh":
+            await self._refresh(message, number)
+        elif action == "ask":
+            confirm = InlineKeyboardButton(
+                f"Yes, remove #{number}", callback_data=f"src:remove:{number}"
+            )
+            keyboard = InlineKeyboardMarkup([[confirm]])
+            await reply(message, f"Remove source #{number} and all its articles?", keyboard)
+        elif action == "remove":
+            await self._remove(message, number)
+
+    async def scheduled_refresh(self, context: Context) -> None:
+        """The job queue's periodic refresh of every feed; errors are kept per source."""
+        results = await asyncio.to_thread(self.sources.refresh_all)
+        for result in results:
+            if result.error:
+                log.warning("Scheduled refresh: %s", result.summary())
+        added = sum(r.report.added for r in results)
+        log.info("Scheduled refresh: %d feed(s), %d new article(s)", len(results), added)
