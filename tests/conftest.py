@@ -13,6 +13,9 @@ from web_server import WebServer
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests embed a few sentences at a time; one thread each keeps parallel test processes
+# (subprocess tests, the bot) from oversubscribing the cores with spinning OpenMP workers.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from index.archive import Archive
 from index.embedder import Embedder
