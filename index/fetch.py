@@ -81,6 +81,8 @@ def _parse(url: str) -> httpx.URL:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError, ValueError) as error:
         raise FetchError(f"Not a valid URL: {url!r} ({error}).") from error
+    if not parsed.scheme:
+        raise FetchError(f"{url!r} is not a full web address: write it with https:// in front.")
     if parsed.scheme not in ("http", "https"):
         raise BlockedURL(f"Only http and https URLs can be fetched, not {url!r}.")
     if not parsed.host:

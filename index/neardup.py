@@ -48,17 +48,31 @@ def signature(text: str) -> np.ndarray | None:
 class NearDuplicates:
     """Signatures of texts seen so far; tells whether a new text repeats one of them."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int | None = None) -> None:
+        self.keep = keep
         self._keys: list[int] = []
         self._rows: list[np.ndarray] = []
         self._matrix: np.ndarray | None = None
 
+    def __len__(self) -> int:
+        return len(self._keys)
+
     def add(self, key: int, text: str) -> None:
-        """Remember a text under a key (an article id, say)."""
+        """Remember a text under a key (an article id, say); the oldest go beyond `keep`."""
         found = signature(text)
-        if found is not None:
-            self._keys.append(key)
-            self._rows.append(found)
+        if found is None:
+            return
+        self._keys.append(key)
+        self._rows.append(found)
+        if self.keep is not None and len(self._keys) > self.keep:
+            del self._keys[0], self._rows[0]
+        self._matrix = None
+
+    def forget(self, key: int) -> None:
+        """Drop a remembered text (its article was deleted)."""
+        if key in self._keys:
+            index = self._keys.index(key)
+            del self._keys[index], self._rows[index]
             self._matrix = None
 
     def match(self, text: str) -> int | None:

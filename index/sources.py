@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import PureWindowsPath
 
@@ -61,6 +62,9 @@ class Sources:
         self.archive = archive
         self.store = archive.store
         self.fetcher = fetcher
+        self._recent = NearDuplicates(keep=RECENT_ARTICLES)
+        self._upto = 0  # the newest article id in self._recent
+        self._lock = threading.Lock()
 
     def list_sources(self) -> list[Source]:
         """Every source with its article count, last fetch and last error."""
@@ -205,15 +209,36 @@ class Sources:
         known: int,
     ) -> ImportReport:
         """Store drafts that are not near-duplicates of recent articles or of each other."""
-        kept: list[ArticleDraft] = []
-        if drafts:
-            seen = NearDuplicates()
-            for article_id, text in self.store.recent_texts(RECENT_ARTICLES):
-                seen.add(article_id, text)
-            for number, draft in enumerate(drafts):
-                if seen.match(draft.text) is None:
-                    seen.add(-1 - number, draft.text)
-                    kept.append(draft)
-        report = self.archive.add_drafts(kept, source_id=source_id) if kept else ImportReport()
+        with self._lock:  # one import at a time keeps the recent signatures in step
+            kept = self._novel(drafts)
+            report = self.archive.add_drafts(kept, source_id=source_id) if kept else ImportReport()
         skipped = known + len(drafts) - len(kept)
         return report + ImportReport(duplicates=skipped, failures=tuple(failures))
+
+    def _novel(self, drafts: list[ArticleDraft]) -> list[ArticleDraft]:
+        """Drafts whose text repeats neither a recent article nor an earlier draft."""
+        if not drafts:
+            return []
+        recent = self._recent_articles()
+        batch = NearDuplicates()
+        kept = []
+        for number, draft in enumerate(drafts):
+            if batch.match(draft.text) is None and not self._repeats(recent, draft.text):
+                batch.add(number, draft.text)
+                kept.append(draft)
+        return kept
+
+    def _recent_articles(self) -> NearDuplicates:
+        """Signatures of the latest articles; only those added since last time are hashed."""
+        for article_id, text in reversed(self.store.recent_texts(RECENT_ARTICLES, self._upto)):
+            self._recent.add(article_id, text)
+            self._upto = article_id
+        return self._recent
+
+    def _repeats(self, recent: NearDuplicates, text: str) -> bool:
+        """Whether a text repeats a recent article that is still stored."""
+        while (article_id := recent.match(text)) is not None:
+            if self.store.article_keys([article_id]):
+                return True
+            recent.forget(article_id)  # removed since it was hashed
+        return False

@@ -268,11 +268,12 @@ class Store:
                 found.update(str(row[0]) for row in rows)
         return found
 
-    def recent_texts(self, limit: int) -> list[tuple[int, str]]:
-        """(article id, text) of the most recently added articles, newest first."""
+    def recent_texts(self, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        """(article id, text) of the most recently added articles after an id, newest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, text FROM articles ORDER BY id DESC LIMIT ?", (limit,)
+                "SELECT id, text FROM articles WHERE id > ? ORDER BY id DESC LIMIT ?",
+                (after_id, limit),
             ).fetchall()
         return [(int(row[0]), str(row[1])) for row in rows]
 

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 from fake_telegram import FakeTelegram, Json, RunningBot, Sent
@@ -26,19 +25,6 @@ ADMINS_ONLY = "Sorry, only the bot's admins can do that."
 
 class AdminTelegram(FakeTelegram):
     """The fake server, plus users who send documents."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        serving = self._http.RequestHandlerClass
-
-        class Unquoting(serving):  # type: ignore[valid-type,misc]
-            """PTB percent-encodes the file URL (the token's ':'); Telegram decodes it."""
-
-            def do_GET(self) -> None:
-                self.path = unquote(self.path)
-                super().do_GET()
-
-        self._http.RequestHandlerClass = Unquoting
 
     def send_document(self, name: str, data: bytes, user_id: int, size: int | None = None) -> Json:
         """A user sends a file called `name` in a private chat; the bot may download it."""
@@ -244,4 +230,3 @@ def test_scheduled_refresh_picks_up_a_new_item(tmp_path: Path, embedder: Embedde
             answer = world.say("How big was the heather honey harvest?", next(users))
         archive.close()
     assert HONEY.title in answer.text
-    assert all("if-none-match" in headers for headers in web.hits("/live.xml")[1:])

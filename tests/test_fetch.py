@@ -84,6 +84,11 @@ def test_other_schemes_are_refused_even_when_private_urls_are_allowed(url: str) 
         check_url(url, allow_private=True)
 
 
+def test_address_without_a_scheme_gets_a_hint() -> None:
+    with pytest.raises(FetchError, match="write it with https:// in front"):
+        check_url("example.org/feed.xml")
+
+
 def test_octal_address_is_refused() -> None:
     with pytest.raises(FetchError):
         check_url("http://0177.0.0.1/")

@@ -134,6 +134,9 @@ def test_same_story_under_two_urls_is_stored_once(web: WebServer, book: Sources)
     assert first.report.added == 1
     assert (second.report.added, second.report.duplicates) == (0, 1)
     assert book.store.counts()[0] == 1
+    book.remove(second.source.id)
+    book.remove(first.source.id)
+    assert book.add(web.url("/ferry-b.html")).report.added == 1  # the first copy is gone
 
 
 def test_near_duplicates_are_told_from_different_stories() -> None:
