@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -178,9 +179,15 @@ def main() -> int:
 def run(application: Application) -> int:  # type: ignore[type-arg]
     """Poll until a stop signal; 0 when stopped, 1 when Telegram refuses the token."""
     try:
-        application.run_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+        application.run_polling(
+            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], close_loop=False
+        )
     except InvalidToken:
         print(BAD_TOKEN, file=sys.stderr)
+        # PTB leaves the HTTP client of the refused getMe open; close it while the loop lives.
+        asyncio.get_event_loop().run_until_complete(application.bot.request.shutdown())
         return 1
+    finally:
+        asyncio.get_event_loop().close()
     log.info("Stopped.")
     return 0
