@@ -237,7 +237,10 @@ async def button(update: Update, context: Context) -> None:
     """'More ▸' shows the next results; '📄 n' opens a citation's whole passage."""
     query = update.callback_query
     parsed = render.parse_data(query.data if query else None)
-    if query is None or parsed is None:
+    if query is None:
+        return
+    if parsed is None:  # made-up data: the button still gets its answer
+        await query.answer("This button has expired: please ask again.", show_alert=True)
         return
     kind, number = parsed
     message = query.message if isinstance(query.message, Message) else None

@@ -54,6 +54,22 @@ def _is_web_url(url: str) -> bool:
     return url.strip().lower().startswith(("http://", "https://"))
 
 
+def _valid_text(draft: ArticleDraft) -> ArticleDraft:
+    """The draft without lone surrogates (a JSON "\\ud800"): SQLite and the model refuse them."""
+
+    def valid(value: str | None) -> str | None:
+        return None if value is None else value.encode("utf-8", "replace").decode("utf-8")
+
+    return replace(
+        draft,
+        title=valid(draft.title) or "",
+        text=valid(draft.text) or "",
+        url=valid(draft.url),
+        source=valid(draft.source),
+        external_id=valid(draft.external_id),
+    )
+
+
 class Archive:
     """Opens the data dir; every front end talks to the archive through this."""
 
@@ -216,9 +232,10 @@ class Archive:
         with self._writing() as vectors:
             pending: list[tuple[int, str]] = []
             unsaved = 0
-            for draft in drafts:
+            for raw in drafts:
                 if progress:
                     progress(1)
+                draft = _valid_text(raw)
                 url = canonical_url(draft.url) if draft.url and _is_web_url(draft.url) else None
                 digest = content_hash(draft.text)
                 if self.store.has_article(url, digest):
