@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -13,9 +15,20 @@ from index.settings import Settings
 class TextEmbedder(Protocol):
     """A model that turns text into normalised float32 vectors (torch or ONNX)."""
 
-    name: str
-    batch_size: int
-    passages_embedded: int
+    @property
+    def name(self) -> str:
+        """The model's name, stored with the archive."""
+        ...
+
+    @property
+    def batch_size(self) -> int:
+        """Passages per model call."""
+        ...
+
+    @property
+    def passages_embedded(self) -> int:
+        """Stored passages embedded so far."""
+        ...
 
     @property
     def dim(self) -> int:
@@ -44,16 +57,96 @@ class TextEmbedder(Protocol):
         ...
 
 
+class Remembering:
+    """An embedder that remembers the vectors of recent questions and answer sentences.
+
+    An answer embeds its question twice (search, then sentence choice) and the sentences of
+    the passages it cites; popular passages come back question after question.
+    """
+
+    def __init__(self, inner: TextEmbedder, size: int = 20_000) -> None:
+        self.inner = inner
+        self.size = size
+        self._seen: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.inner.name
+
+    @property
+    def batch_size(self) -> int:
+        """Passages per model call."""
+        return self.inner.batch_size
+
+    @property
+    def passages_embedded(self) -> int:
+        """Stored passages embedded so far."""
+        return self.inner.passages_embedded
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return self.inner.dim
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens the model reads before it truncates."""
+        return self.inner.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in text, without the special tokens."""
+        return self.inner.count_tokens(text)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) character offsets of the text's tokens."""
+        return self.inner.token_spans(text)
+
+    def embed_passages(self, texts: Sequence[str], *, stored: bool = True) -> np.ndarray:
+        """Stored passages go to the model; answer sentences may be remembered."""
+        if stored:
+            return self.inner.embed_passages(texts)
+        return self._remembered(False, texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Questions, remembered."""
+        return self._remembered(True, texts)
+
+    def _remembered(self, query: bool, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            known = {text: self._seen.get((query, text)) for text in texts}
+        new = [text for text, vector in known.items() if vector is None]
+        if new:
+            if query:
+                vectors = self.inner.embed_queries(new)
+            else:
+                vectors = self.inner.embed_passages(new, stored=False)
+            known.update(zip(new, vectors, strict=True))
+        with self._lock:
+            for text in texts:
+                self._seen[(query, text)] = known[text]  # type: ignore[assignment]
+                self._seen.move_to_end((query, text))
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+        if not texts:
+            return self.inner.embed_queries([]) if query else self.inner.embed_passages([])
+        return np.stack([known[text] for text in texts])  # type: ignore[misc]
+
+
 def open_embedder(settings: Settings) -> TextEmbedder:
     """The embedder EMBEDDING_BACKEND names; nothing is loaded until first use."""
+    inner: TextEmbedder
     if settings.embedding_backend == "onnx":
         from index.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(
+        inner = OnnxEmbedder(
             settings.embedding_model,
             settings.embedding_batch_size,
             cache_dir=settings.data_dir / "models",
         )
-    from index.embedder import Embedder
+    else:
+        from index.embedder import Embedder
 
-    return Embedder(settings.embedding_model, settings.embedding_batch_size)
+        inner = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    return Remembering(inner)

@@ -11,7 +11,7 @@ from conftest import DATA, SEED_QUESTION, SEED_TITLE
 from index.archive import Archive
 from index.chunking import chunk_text
 from index.embedder import Embedder
-from index.embedding import open_embedder
+from index.embedding import Remembering, open_embedder
 from index.errors import ModelMismatch
 from index.onnx_embedder import OnnxEmbedder
 from index.settings import Settings
@@ -71,10 +71,27 @@ def test_tokens_and_passages_match_torch(onnx: OnnxEmbedder, embedder: Embedder)
 
 def test_setting_picks_the_backend(settings: Settings) -> None:
     chosen = open_embedder(settings.model_copy(update={"embedding_backend": "onnx"}))
+    default = open_embedder(settings)
 
-    assert isinstance(chosen, OnnxEmbedder)
-    assert chosen.model_path.parent == settings.data_dir / "models"
-    assert isinstance(open_embedder(settings), Embedder)
+    assert isinstance(chosen, Remembering) and isinstance(default, Remembering)
+    assert isinstance(chosen.inner, OnnxEmbedder)
+    assert chosen.inner.model_path.parent == settings.data_dir / "models"
+    assert isinstance(default.inner, Embedder)
+
+
+def test_questions_and_sentences_are_remembered(onnx: OnnxEmbedder) -> None:
+    remembering = Remembering(onnx, size=3)
+    first = remembering.embed_queries(["Who won?", "Where?"])
+
+    again = remembering.embed_queries(["Where?", "Who won?"])
+    sentences = remembering.embed_passages(["A sentence.", "Who won?"], stored=False)
+    stored_before = onnx.passages_embedded
+    remembering.embed_passages(["A stored passage."])
+
+    assert np.array_equal(again, first[::-1])
+    assert sentences.shape == (2, 384)
+    assert onnx.passages_embedded == stored_before + 1
+    assert len(remembering._seen) == 3
 
 
 def test_archive_on_onnx_answers_and_asks_for_a_rebuild_on_switch(

@@ -1,0 +1,363 @@
+"""newsbot's speed: ingest against the model's own rate, and archives of 10k to 1M passages.
+
+    .venv/bin/python scripts/bench.py --limit 100                  # ingest only
+    .venv/bin/python scripts/bench.py --scale 10000 100000 1000000 # answers at scale
+
+Scale archives take real passages, titles and vectors from a real archive (--source, the
+RealTime QA corpus imported by `newsbot import`) and, past what it holds, synthetic copies:
+the same text under a new title and URL, with the vector moved by Gaussian noise to cosine
+about 0.8 from the original. They are built once under --workdir and reused. Prints figures
+and one JSON line per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+from index.archive import FLUSH_PASSAGES, Archive
+from index.chunking import chunk_text, embedding_text
+from index.embedding import TextEmbedder, open_embedder
+from index.ingest import content_hash, read_file
+from index.records import ArticleDraft, ChunkDraft
+from index.settings import Settings
+from index.store import Store
+from index.vectors import VectorIndex
+
+CORPUS = Path("/work/shared/bench/realtimeqa")
+NOISE_COS = 0.8
+
+
+def settings_for(data_dir: Path, backend: str, index_type: str = "auto") -> Settings:
+    """Default settings on a data dir, ignoring any .env."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=data_dir, embedding_backend=backend, index_type=index_type
+    )
+
+
+def questions(count: int) -> list[str]:
+    """Real quiz questions from the corpus."""
+    with (CORPUS / "questions.jsonl").open() as lines:
+        return [json.loads(line)["question"] for line in lines][:count]
+
+
+def corpus_drafts(limit: int, skip: int = 0) -> list[ArticleDraft]:
+    """The first `limit` articles of the corpus after `skip`."""
+    return list(read_file(CORPUS / "articles.jsonl").drafts[skip : skip + limit])
+
+
+def emit(kind: str, figures: dict[str, object]) -> None:
+    """Print figures for people, then one JSON line."""
+    print(f"\n== {kind}")
+    for key, value in figures.items():
+        print(f"{key:>28}: {value}")
+    print(json.dumps({"bench": kind, **figures}))
+
+
+# ingest against the model
+
+
+def measure_ingest(embedder: TextEmbedder, limit: int, backend: str) -> dict[str, object]:
+    """Chunks per second of the model alone and of a whole import, on the same articles."""
+    drafts = corpus_drafts(limit)
+    passages = [
+        embedding_text(d.title, c.text)
+        for d in drafts
+        for c in chunk_text(d.text, embedder.token_spans, 220, 40)
+    ]
+    embedder.embed_passages(passages[:32])  # load and warm up
+    wall, cpu = time.perf_counter(), time.process_time()
+    for at in range(0, len(passages), FLUSH_PASSAGES):
+        embedder.embed_passages(passages[at : at + FLUSH_PASSAGES])
+    model_s, model_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Archive(settings_for(Path(tmp), backend), embedder=embedder)
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = archive.add_drafts(drafts)
+        ingest_s, ingest_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        archive.close()
+    return {
+        "backend": backend,
+        "articles": len(drafts),
+        "chunks": report.chunks,
+        "model_chunks_per_s": round(len(passages) / model_s, 2),
+        "ingest_chunks_per_s": round(report.chunks / ingest_s, 2),
+        "ingest_vs_model": round((report.chunks / ingest_s) / (len(passages) / model_s), 3),
+        # CPU seconds (all threads): steadier than wall time on a shared machine.
+        "model_chunks_per_cpu_s": round(len(passages) / model_cpu, 2),
+        "ingest_chunks_per_cpu_s": round(report.chunks / ingest_cpu, 2),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
+
+
+# scale archives
+
+
+@dataclass(frozen=True)
+class SourceArticle:
+    """A real article's metadata, passages and their vectors."""
+
+    draft: ArticleDraft
+    chunks: tuple[str, ...]
+    vectors: np.ndarray
+
+
+def read_source(data_dir: Path, backend: str) -> list[SourceArticle]:
+    """Every article of a real archive with its passages and stored vectors."""
+    archive = Archive(settings_for(data_dir, backend), check_model=False)
+    ids, vectors = archive.vectors().export()
+    row = {int(i): n for n, i in enumerate(ids)}
+    grouped: dict[int, list[tuple[int, str, int]]] = {}
+    drafts: dict[int, ArticleDraft] = {}
+    for start in range(0, len(ids), 900):
+        found = archive.store.hits(ids[start : start + 900].tolist())
+        for chunk_id, (chunk, article) in found.items():
+            grouped.setdefault(article.id, []).append((chunk.ordinal, chunk.text, row[chunk_id]))
+            drafts[article.id] = ArticleDraft(
+                article.title, "", article.url, article.source, article.published
+            )
+    archive.close()
+    found = []
+    for article_id in sorted(grouped):
+        parts = sorted(grouped[article_id])
+        found.append(
+            SourceArticle(
+                replace(drafts[article_id], text="\n\n".join(t for _, t, _ in parts)),
+                tuple(t for _, t, _ in parts),
+                vectors[[r for _, _, r in parts]],
+            )
+        )
+    return found
+
+
+def synthetic(article: SourceArticle, copy: int, rng: np.random.Generator) -> SourceArticle:
+    """A copy of a real article: new title and URL, vectors moved to cosine ~NOISE_COS."""
+    if copy == 0:
+        return article
+    draft = article.draft
+    scale = np.sqrt(1 / NOISE_COS**2 - 1) / np.sqrt(article.vectors.shape[1])
+    moved = article.vectors + rng.normal(0, scale, article.vectors.shape).astype(np.float32)
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    return SourceArticle(
+        replace(
+            draft,
+            title=f"{draft.title} (part {copy})",
+            text=f"{draft.text}\n\nSynthetic copy {copy}.",
+            url=f"https://bench.example/{copy}/{content_hash(draft.text)[:16]}",
+        ),
+        article.chunks,
+        moved,
+    )
+
+
+def fill_store(store: Store, source: list[SourceArticle], size: int) -> tuple[np.ndarray, ...]:
+    """Store passages up to `size`; returns their (ids, vectors)."""
+    rng = np.random.default_rng(0)
+    ids = np.zeros(size, dtype=np.int64)
+    vectors = np.zeros((size, source[0].vectors.shape[1]), dtype=np.float32)
+    count = copy = 0
+    while count < size:
+        for original in source:
+            if count >= size:
+                break
+            article = synthetic(original, copy, rng)
+            take = min(len(article.chunks), size - count)
+            drafts = [ChunkDraft(n, text) for n, text in enumerate(article.chunks[:take])]
+            digest = content_hash(article.draft.text)
+            _, stored = store.add_article(article.draft, digest, drafts)
+            ids[count : count + take] = [chunk.id for chunk in stored]
+            vectors[count : count + take] = article.vectors[:take]
+            count += take
+        copy += 1
+    return ids, vectors
+
+
+def build_scale(data_dir: Path, source: list[SourceArticle], size: int, backend: str) -> float:
+    """A data dir of `size` passages; returns seconds spent building the vector index."""
+    settings = settings_for(data_dir, backend)
+    embedder = open_embedder(settings)
+    store = Store(data_dir / "archive.sqlite3")
+    # Building the fixture, not measuring it: no fsync per article (x2.3 at a million).
+    store._db.execute("PRAGMA synchronous=OFF")
+    ids, vectors = fill_store(store, source, size)
+    store.set_meta("model", embedder.name)
+    store.set_meta("dim", str(vectors.shape[1]))
+    store.close()
+    start = time.perf_counter()
+    index = VectorIndex.empty(vectors.shape[1])
+    index.add(ids, vectors)
+    index.fit(settings.index_type)
+    build_s = time.perf_counter() - start
+    index.save(Archive(settings, embedder=embedder, check_model=False).vector_path())
+    (data_dir / "bench.json").write_text(json.dumps({"size": size, "build_s": build_s}))
+    return build_s
+
+
+# measurements on a scale archive
+
+FIRST_ANSWER = """
+import json, sys, time
+start = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+import psutil
+from index.archive import Archive
+from index.settings import Settings
+settings = Settings(_env_file=None, data_dir=sys.argv[2], embedding_backend=sys.argv[3],
+                    index_type=sys.argv[4])
+archive = Archive(settings)
+opened = time.perf_counter()
+archive.sync()
+synced = time.perf_counter()
+found = archive.ask(sys.argv[5]).found
+done = time.perf_counter()
+print(json.dumps({"open_s": opened - start, "sync_s": synced - opened,
+                  "first_ask_s": done - synced, "found": found,
+                  "rss_mb": psutil.Process().memory_info().rss / 2**20}))
+"""
+
+
+def first_answer(data_dir: Path, backend: str, index_type: str, question: str) -> dict:
+    """A fresh process: imports, opens the archive, catches up and answers one question."""
+    start = time.perf_counter()
+    repo = str(Path(__file__).resolve().parent.parent)
+    command = [sys.executable, "-c", FIRST_ANSWER, repo, str(data_dir), backend, index_type]
+    child = subprocess.run([*command, question], capture_output=True, text=True, check=True)
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    figures["wall_s"] = time.perf_counter() - start
+    return {
+        key: round(value, 3) if isinstance(value, float) else value
+        for key, value in figures.items()
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The share-th percentile, in the same unit, rounded."""
+    return round(float(np.percentile(values, share * 100)), 2)
+
+
+def measure_queries(archive: Archive, asked: list[str]) -> dict[str, object]:
+    """End-to-end answer times, their parts, and recall@10 of the index against exact search."""
+    archive.ask(asked[0])  # warm-up
+    model = getattr(archive.embedder, "inner", archive.embedder)  # past the remembering
+    total, ranked, embedded, search = [], [], [], []
+    vectors = archive.vectors()
+    for question in asked:
+        start = time.perf_counter()
+        archive.ask(question)
+        total.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        archive.retriever.rank(question, date(2026, 7, 18))  # the question's vector is known
+        ranked.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        model.embed_queries([question])
+        embedded.append((time.perf_counter() - start) * 1000)
+    queries = archive.embedder.embed_queries(asked)
+    for row in range(len(asked)):
+        start = time.perf_counter()
+        vectors.search(queries[row : row + 1], 100)
+        search.append((time.perf_counter() - start) * 1000)
+    figures: dict[str, object] = {
+        "query_p50_ms": percentile(total, 0.5),
+        "query_p95_ms": percentile(total, 0.95),
+        "question_embed_p50_ms": percentile(embedded, 0.5),
+        "rank_without_embed_p50_ms": percentile(ranked, 0.5),
+        "compose_p50_ms": round(
+            percentile(total, 0.5) - percentile(ranked, 0.5) - percentile(embedded, 0.5), 2
+        ),
+        "index_search_p50_ms": percentile(search, 0.5),
+        "index_type": vectors.kind,
+        "nprobe": vectors.nprobe,
+    }
+    if vectors.family != "flat":
+        exact = VectorIndex.empty(vectors.dim)
+        exact.add(*vectors.export())
+        found, truth = vectors.search(queries, 10)[1], exact.search(queries, 10)[1]
+        overlap = [len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]
+        figures["recall_at_10_vs_exact"] = round(float(np.mean(overlap)), 4)
+    return figures
+
+
+def measure_add(archive: Archive, trials: int = 3) -> dict[str, object]:
+    """Milliseconds to add one new real article (chunk, embed, store, index, save)."""
+    times, chunks = [], []
+    for n, draft in enumerate(corpus_drafts(trials, skip=100)):
+        marker = f"{time.time_ns()}-{n}"
+        fresh = replace(draft, url=f"https://bench.example/new/{marker}", text=draft.text + marker)
+        start = time.perf_counter()
+        report = archive.add_drafts([fresh])
+        times.append((time.perf_counter() - start) * 1000)
+        chunks.append(report.chunks)
+    return {"add_article_ms": round(statistics.median(times), 1), "add_article_chunks": chunks}
+
+
+def disk_bytes(data_dir: Path) -> int:
+    """Bytes of the archive's files (SQLite, its WAL, FAISS and delta), not the model cache."""
+    return sum(p.stat().st_size for p in data_dir.iterdir() if p.is_file() and p.suffix != ".json")
+
+
+def measure_scale(args: argparse.Namespace, size: int, source: list[SourceArticle]) -> None:
+    """Build (or reuse) an archive of `size` passages and measure it."""
+    data_dir = args.workdir / f"{args.backend}-{args.index_type}-{size}"
+    marker = data_dir / "bench.json"
+    if not marker.exists():
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        start = time.perf_counter()
+        build_s = build_scale(data_dir, source, size, args.backend)
+        print(f"built {data_dir} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    build_s = json.loads(marker.read_text())["build_s"]
+    models = args.source / "models"
+    if args.backend == "onnx" and models.is_dir() and not (data_dir / "models").exists():
+        shutil.copytree(models, data_dir / "models")
+    asked = questions(args.queries)
+    figures: dict[str, object] = {"chunks": size, "backend": args.backend}
+    figures["bytes_per_chunk"] = round(disk_bytes(data_dir) / size)
+    startup = first_answer(data_dir, args.backend, args.index_type, asked[0])
+    settings = settings_for(data_dir, args.backend, args.index_type)
+    archive = Archive(settings)
+    figures |= measure_queries(archive, asked)
+    figures |= measure_add(archive)
+    figures |= {"index_build_s": round(build_s, 2), "startup": startup}
+    archive.close()
+    emit(f"scale-{size}", figures)
+
+
+def main() -> None:
+    """Parse the options and run the measurements asked for."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=100, help="articles for ingest (0: skip)")
+    parser.add_argument("--scale", type=int, nargs="*", default=[], help="archive sizes")
+    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    parser.add_argument("--index-type", choices=["auto", "flat", "ivf"], default="auto")
+    parser.add_argument("--queries", type=int, default=100, help="questions per size")
+    parser.add_argument("--source", type=Path, default=Path("/work/bench-data/rtqa"))
+    parser.add_argument("--workdir", type=Path, default=Path("/work/bench-data/scale"))
+    args = parser.parse_args()
+    if args.limit:
+        embedder = open_embedder(settings_for(args.workdir / "models-home", args.backend))
+        emit("ingest", measure_ingest(embedder, args.limit, args.backend))
+    if args.scale:
+        source = read_source(args.source, args.backend)
+        print(f"source: {len(source)} articles, {sum(len(a.chunks) for a in source)} passages")
+        for size in args.scale:
+            measure_scale(args, size, source)
+
+
+if __name__ == "__main__":
+    main()
