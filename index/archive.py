@@ -88,9 +88,9 @@ class Archive:
         stored = self.store.get_meta("model")
         if check_model and stored and stored != self.embedder.name:
             raise ModelMismatch(
-                f"The index was built with {stored!r} but EMBEDDING_MODEL is "
-                f"{self.embedder.name!r}. Run `newsbot index rebuild` to re-embed the archive "
-                "with the new model, or set EMBEDDING_MODEL back."
+                f"The index was built with {stored!r} but EMBEDDING_MODEL and "
+                f"EMBEDDING_BACKEND give {self.embedder.name!r}. Run `newsbot index rebuild` "
+                "to re-embed the archive with the new model, or set them back."
             )
         self._vectors: VectorIndex | None = None
         self._vectors_stamp: tuple[int, ...] | None = None
