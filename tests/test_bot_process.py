@@ -11,6 +11,8 @@ import pytest
 from conftest import REPO, SEED_QUESTION, SEED_TITLE, cli_env
 from fake_telegram import FakeTelegram
 
+from bot.app import HANDLER_MODULES
+
 
 def test_newsbot_bot_answers_the_seed_question_and_stops_on_sigterm(tmp_path: Path) -> None:
     with FakeTelegram() as fake:
@@ -42,7 +44,11 @@ def test_newsbot_bot_answers_the_seed_question_and_stops_on_sigterm(tmp_path: Pa
     assert bot.returncode == 0, stderr
     assert reply.text.startswith("The USA")
     assert f"[1] {SEED_TITLE}\nFinancial Times" in reply.text
-    assert [c["command"] for c in fake.commands["default"]] == ["ask", "help", "start"]
+    everyone = [c["command"] for c in fake.commands["default"]]
+    admins = [c.name for module in HANDLER_MODULES for c in module.ADMIN_COMMANDS]
+    assert everyone == ["ask", "help", "start"]
+    assert [c["command"] for c in fake.commands["chat:1000"]] == everyone + admins
+    assert "Traceback" not in stderr
     assert any(method == "deleteWebhook" for method, _ in fake.calls)
     assert (4242, "typing") in fake.actions
     assert "Answering as @newsbot_test_bot" in stderr
