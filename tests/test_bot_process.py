@@ -1,4 +1,4 @@
-"""`newsbot bot` as a process: start-up on an empty data dir, a cited answer, SIGTERM, no token."""
+"""The bot as a process: start-up on an empty data dir, a cited answer, signals, no token."""
 
 from __future__ import annotations
 
@@ -14,32 +14,36 @@ from fake_telegram import FakeTelegram
 from bot.app import HANDLER_MODULES
 
 
+def start_bot(fake: FakeTelegram, tmp_path: Path, *command: str) -> subprocess.Popen[str]:
+    """The bot as a process on an empty data dir, polling the fake server, logging at DEBUG."""
+    env = cli_env(
+        tmp_path / "data",
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_URL=fake.api_url,
+        TELEGRAM_FILE_URL=fake.file_url,
+        ADMIN_IDS="1000",
+        NEWSBOT_LOG_LEVEL="DEBUG",
+        PYTHONPATH=str(REPO),
+    )
+    return subprocess.Popen(
+        [sys.executable, *command],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_newsbot_bot_answers_the_seed_question_and_stops_on_sigterm(tmp_path: Path) -> None:
-    with FakeTelegram() as fake:
-        env = cli_env(
-            tmp_path / "data",
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_API_URL=fake.api_url,
-            TELEGRAM_FILE_URL=fake.file_url,
-            ADMIN_IDS="1000",
-            NEWSBOT_LOG_LEVEL="DEBUG",
-            PYTHONPATH=str(REPO),
-        )
-        with subprocess.Popen(
-            [sys.executable, "-m", "cli", "bot"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ) as bot:
-            try:
-                question = fake.send(SEED_QUESTION, 4242)
-                (reply,) = fake.replies(question, timeout=300)
-                bot.send_signal(signal.SIGTERM)
-                _, stderr = bot.communicate(timeout=60)
-            finally:
-                bot.kill()
+    with FakeTelegram() as fake, start_bot(fake, tmp_path, "-m", "cli", "bot") as bot:
+        try:
+            question = fake.send(SEED_QUESTION, 4242)
+            (reply,) = fake.replies(question, timeout=300)
+            bot.send_signal(signal.SIGTERM)
+            _, stderr = bot.communicate(timeout=60)
+        finally:
+            bot.kill()
 
     assert bot.returncode == 0, stderr
     assert reply.text.startswith("The USA")
@@ -70,3 +74,16 @@ def test_bot_without_a_token_says_how_to_get_one(tmp_path: Path, command: list[s
     assert "TELEGRAM_BOT_TOKEN" in lines[0] and "@BotFather" in lines[0]
     assert "make ask" in lines[0]
     assert not (tmp_path / "data").exists()
+
+
+def test_python_m_bot_stops_on_sigint(tmp_path: Path) -> None:
+    with FakeTelegram() as fake, start_bot(fake, tmp_path, "-m", "bot") as bot:
+        try:
+            fake.wait(lambda: any(m == "getUpdates" for m, _ in fake.calls), timeout=300)
+            bot.send_signal(signal.SIGINT)
+            _, stderr = bot.communicate(timeout=60)
+        finally:
+            bot.kill()
+
+    assert bot.returncode == 0, stderr
+    assert "Stopped." in stderr and "Traceback" not in stderr
