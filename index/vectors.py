@@ -8,19 +8,26 @@ a million-passage archive does not rewrite 1.5 GB; readers apply the delta on re
 from __future__ import annotations
 
 import math
-import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
+from index.vector_files import (
+    Delta,
+    Stamp,
+    delta_path,
+    file_stamp,
+    read_delta,
+    write_atomically,
+    write_delta,
+)
+
 FLAT_LIMIT = 50_000  # exact search up to here; IVF above (back to exact below half of it)
 TARGET_RECALL = 0.97  # calibrated recall@10 of IVF against exact, kept above the 0.95 aim
 DELTA_LIMIT = 20_000  # changes kept in the delta file before the whole index is rewritten
-Stamp = tuple[int, int, int, int]
 
 
 def nlist_for(count: int) -> int:
@@ -38,34 +45,6 @@ def wanted_kind(setting: str, count: int, current: str) -> str:
     if current == "ivf":
         return "ivf" if count >= FLAT_LIMIT // 2 else "flat"
     return "ivf" if count >= FLAT_LIMIT else "flat"
-
-
-def delta_path(path: Path) -> Path:
-    """The delta file that belongs to an index file."""
-    return path.with_name(path.name + ".delta.npz")
-
-
-def file_stamp(path: Path) -> Stamp:
-    """(inode, mtime) of the index file and of its delta; changes whenever either is replaced."""
-    stamps: list[int] = []
-    for part in (path, delta_path(path)):
-        try:
-            info = part.stat()
-            stamps += [info.st_ino, info.st_mtime_ns]
-        except FileNotFoundError:
-            stamps += [0, 0]
-    return stamps[0], stamps[1], stamps[2], stamps[3]
-
-
-@dataclass
-class _Delta:
-    """Changes since the index file was written: added vectors and removed ids."""
-
-    added: dict[int, np.ndarray] = field(default_factory=dict)
-    removed: set[int] = field(default_factory=set)
-
-    def __len__(self) -> int:
-        return len(self.added) + len(self.removed)
 
 
 def _new_index(kind: str, dim: int, count: int) -> Any:
@@ -117,8 +96,8 @@ class VectorIndex:
     def __init__(self, index: Any, stamp: Stamp | None = None) -> None:
         self._index: Any = index
         self._lock = threading.RLock()
-        self._delta = _Delta()  # changes since the last save
-        self._applied = _Delta()  # the delta file's content, applied to the loaded index
+        self._delta = Delta()  # changes since the last save
+        self._applied = Delta()  # the delta file's content, applied to the loaded index
         self._whole = stamp is None  # the next save must write the whole index
         self._stamp = stamp
 
@@ -144,12 +123,7 @@ class VectorIndex:
 
     def _reapply(self, path: Path, stamp: Stamp) -> None:
         """Swap the applied delta for the one on disk (it is relative to the index file)."""
-        delta = _Delta()
-        if stamp[2:] != (0, 0):
-            with np.load(delta_path(path), allow_pickle=False) as saved:
-                if tuple(int(x) for x in saved["base"]) == stamp[:2]:
-                    delta.removed = {int(i) for i in saved["removed"]}
-                    delta.added = dict(zip(saved["ids"].tolist(), saved["vectors"], strict=True))
+        delta = read_delta(path, stamp)
         with self._lock:
             undo = set(self._applied.added) | delta.removed | set(delta.added)
             self._remove_now(np.fromiter(undo, dtype=np.int64, count=len(undo)))
@@ -233,7 +207,7 @@ class VectorIndex:
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
             self._add_now(np.asarray(ids, dtype=np.int64), vectors)
             if not self._whole:
-                self._delta.added.update(zip(np.asarray(ids).tolist(), vectors, strict=True))
+                self._delta.add(np.asarray(ids).tolist(), vectors)
                 self._whole = len(self._delta) > max(DELTA_LIMIT, len(self) // 20)
 
     def remove(self, ids: np.ndarray) -> int:
@@ -243,9 +217,7 @@ class VectorIndex:
         with self._lock:
             removed = self._remove_now(np.asarray(ids, dtype=np.int64))
             if not self._whole:
-                for chunk_id in np.asarray(ids).tolist():
-                    self._delta.added.pop(chunk_id, None)
-                    self._delta.removed.add(chunk_id)
+                self._delta.remove(np.asarray(ids).tolist())
                 self._whole = len(self._delta) > max(DELTA_LIMIT, len(self) // 20)
             return removed
 
@@ -287,45 +259,11 @@ class VectorIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if self._whole or self._stamp is None or file_stamp(path)[:2] != self._stamp[:2]:
-                _write_atomically(path, lambda tmp: faiss.write_index(self._index, str(tmp)))
+                write_atomically(path, lambda tmp: faiss.write_index(self._index, str(tmp)))
                 delta_path(path).unlink(missing_ok=True)
-                self._delta, self._applied, self._whole = _Delta(), _Delta(), False
+                self._delta, self._applied, self._whole = Delta(), Delta(), False
             else:
-                self._save_delta(path)
+                applied = self._applied.then(self._delta)
+                write_delta(path, applied, self._stamp, self.dim)
+                self._applied, self._delta = applied, Delta()
             self._stamp = file_stamp(path)
-
-    def _save_delta(self, path: Path) -> None:
-        assert self._stamp is not None
-        delta = self._applied_with(self._delta)
-        ids = np.fromiter(delta.added, dtype=np.int64, count=len(delta.added))
-        vectors = (
-            np.stack(list(delta.added.values()))
-            if delta.added
-            else np.zeros((0, self.dim), np.float32)
-        )
-        removed = np.fromiter(delta.removed, dtype=np.int64, count=len(delta.removed))
-        base = np.array(self._stamp[:2], dtype=np.int64)
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, base=base, ids=ids, vectors=vectors, removed=removed)
-
-        _write_atomically(delta_path(path), write)
-        self._applied, self._delta = delta, _Delta()
-
-    def _applied_with(self, delta: _Delta) -> _Delta:
-        """The delta on disk so far, followed by the changes made since."""
-        merged = _Delta(dict(self._applied.added), set(self._applied.removed))
-        for chunk_id in delta.removed:
-            merged.added.pop(chunk_id, None)
-            merged.removed.add(chunk_id)
-        merged.added.update(delta.added)
-        return merged
-
-
-def _write_atomically(path: Path, write: object) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)  # type: ignore[operator]
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

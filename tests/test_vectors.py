@@ -122,3 +122,23 @@ def test_switching_the_index_type_keeps_answers(
     assert embedder.passages_embedded == embedded
     assert ivf_answer.citations[0].title == SEED_TITLE
     assert ivf_answer.text == before.text == as_flat.ask(SEED_QUESTION).text
+
+
+def test_a_delta_of_another_index_file_is_ignored_and_a_damaged_one_reported(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v.faiss"
+    index = VectorIndex.empty(64)
+    index.add(np.arange(1, 101), clustered(100))
+    index.save(path)
+    index.add(np.array([500]), clustered(1, seed=4))
+    index.save(path)
+    stale = delta_path(path).read_bytes()
+    index.rebuild_as("flat")
+    index.save(path)
+
+    delta_path(path).write_bytes(stale)
+    assert len(VectorIndex.load(path)) == 101
+    delta_path(path).write_bytes(b"not a delta")
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        VectorIndex.load(path)
