@@ -16,6 +16,7 @@ from index.records import ArticleDraft
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})
 SNIFFED_TYPES = frozenset({"", "application/xml", "text/xml", "text/plain"})
+BINARY = "application/octet-stream"
 DOCUMENT_SUFFIXES = {"application/pdf": ".pdf", "text/plain": ".txt", "text/markdown": ".md"}
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
@@ -127,6 +128,10 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> WebDocument:
 
 def read_web(url: str, content_type: str, charset: str | None, body: bytes) -> WebDocument:
     """Drafts from a fetched URL: a feed's items, a page's article or a document's articles."""
+    if content_type in ("", BINARY) and body.startswith(b"%PDF-"):
+        content_type = "application/pdf"
+    elif content_type == BINARY:
+        raise FetchError(f"{url} is a binary file, not a feed, web page, PDF or text file.")
     if is_feed(content_type, body):
         return parse_feed(body, url, content_type)
     if content_type in DOCUMENT_SUFFIXES:

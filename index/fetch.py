@@ -29,6 +29,7 @@ WEB_TYPES = frozenset(
         "text/plain",
         "text/markdown",
         "application/pdf",
+        "application/octet-stream",  # often a PDF; the body decides
     }
 )
 
@@ -157,25 +158,35 @@ class Fetcher:
         """One request: a Fetched, or the URL a redirect points to."""
         parsed = _parse(url)
         addresses = check_url(url, self.settings.allow_private_urls, self._resolver)
-        pinned = parsed.copy_with(host=addresses[0].split("%")[0])
-        request = self._client.build_request(
-            "GET",
-            pinned,
-            headers={**headers, "Host": parsed.netloc.decode("ascii")},
-            extensions={"sni_hostname": parsed.raw_host.decode("ascii")},
-        )
-        try:
-            response = self._client.send(request, stream=True)
-        except httpx.TimeoutException as error:
-            raise FetchError(
-                f"{url} did not answer within {self.settings.fetch_timeout:g} s."
-            ) from error
-        except httpx.HTTPError as error:
-            raise FetchError(f"Cannot fetch {url}: {error or type(error).__name__}.") from error
+        response = self._connect(url, parsed, addresses, headers)
         try:
             return self._read(url, response)
         finally:
             response.close()
+
+    def _connect(
+        self, url: str, parsed: httpx.URL, addresses: list[str], headers: dict[str, str]
+    ) -> httpx.Response:
+        """Send the request to the checked addresses in turn, never to a fresh DNS answer."""
+        for number, address in enumerate(addresses, start=1):
+            request = self._client.build_request(
+                "GET",
+                parsed.copy_with(host=address.split("%")[0]),
+                headers={**headers, "Host": parsed.netloc.decode("ascii")},
+                extensions={"sni_hostname": parsed.raw_host.decode("ascii")},
+            )
+            try:
+                return self._client.send(request, stream=True)
+            except httpx.ConnectError as error:
+                if number == len(addresses):
+                    raise FetchError(f"Cannot fetch {url}: {error}.") from error
+            except httpx.TimeoutException as error:
+                wait = self.settings.fetch_timeout
+                raise FetchError(f"{url} did not answer within {wait:g} s.") from error
+            except httpx.HTTPError as error:
+                reason = error or type(error).__name__
+                raise FetchError(f"Cannot fetch {url}: {reason}.") from error
+        raise FetchError(f"Cannot resolve {parsed.host}.")
 
     def _read(self, url: str, response: httpx.Response) -> Fetched | str:
         status = response.status_code

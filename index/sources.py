@@ -134,7 +134,7 @@ class Sources:
                 log.exception("Refreshing source #%d failed", source.id)
                 message = f"unexpected error ({type(error).__name__}: {error})"
                 self.store.record_fetch(source.id, message)
-                results.append(SourceResult(self.get(source.id), error=message))
+                results.append(SourceResult(self._current(source), error=message))
         return results
 
     def _refresh(self, source: Source) -> SourceResult:
@@ -143,15 +143,19 @@ class Sources:
             fetched = self.fetcher.fetch(source.url, etag, modified)
             if fetched.not_modified:
                 self.store.record_fetch(source.id, None, fetched.etag, fetched.last_modified)
-                return SourceResult(self.get(source.id), not_modified=True)
+                return SourceResult(self._current(source), not_modified=True)
             document = read_web(fetched.url, fetched.content_type, fetched.charset, fetched.body)
             drafts, failures, known = self._complete(document)
             report = self._import(drafts, source.id, failures, known)
         except ArchiveError as error:
             self.store.record_fetch(source.id, str(error))
-            return SourceResult(self.get(source.id), error=str(error))
+            return SourceResult(self._current(source), error=str(error))
         self._record(source.id, report, fetched.etag, fetched.last_modified)
-        return SourceResult(self.get(source.id), report)
+        return SourceResult(self._current(source), report)
+
+    def _current(self, source: Source) -> Source:
+        """The source as stored now (its counts and last error); as it was if just removed."""
+        return self.store.get_source(source.id) or source
 
     def _record(
         self, source_id: int, report: ImportReport, etag: str | None, modified: str | None

@@ -128,6 +128,17 @@ def test_connects_to_the_address_that_was_checked(web: WebServer, tmp_path: Path
     assert web.hits("/rss.xml")[0]["host"] == f"news.example:{port}"
 
 
+def test_next_address_is_tried_when_one_refuses(web: WebServer, tmp_path: Path) -> None:
+    port = web.base.rsplit(":", 1)[1]
+    addresses = {"news.example": ["127.0.0.2", "127.0.0.1"]}
+    fetcher = Fetcher(web_settings(tmp_path), resolver=lambda host, p: addresses[host])
+    try:
+        fetched = fetcher.fetch(f"http://news.example:{port}/rss.xml")
+    finally:
+        fetcher.close()
+    assert b"<rss" in fetched.body
+
+
 def test_feed_with_validators_and_user_agent(web: WebServer, fetcher: Fetcher) -> None:
     first = fetcher.fetch(web.url("/rss.xml"))
     again = fetcher.fetch(web.url("/rss.xml"), first.etag, first.last_modified)

@@ -6,6 +6,8 @@ import hashlib
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from index.errors import ArchiveError, DuplicateSource, FetchError, ImportFailed
 from index.feeds import html_text, is_feed, parse_feed
 from index.fetch import Fetcher
 from index.neardup import NearDuplicates
-from index.sources import Sources
+from index.sources import SourceResult, Sources
 
 # Each broken case with what the person who added it is told.
 BROKEN = {
@@ -46,6 +48,7 @@ BROKEN = {
     "/big-stream.html": "larger than the 100,000-byte limit",
     "/loop-a": "redirects more than 5 times",
     "/to-file": "Only http and https URLs",
+    "/blob": "is a binary file, not a feed, web page, PDF or text file",
 }
 NOISE = ("Subscribe", "Cookie policy", "All rights reserved", "Most read", "Quiz of the week")
 
@@ -122,6 +125,7 @@ def test_pdf_and_text_documents_by_url(web: WebServer, book: Sources) -> None:
 
     assert (pdf.source.kind, pdf.source.title, pdf.report.added) == ("file", HELMETS.title, 1)
     assert (text.source.title, text.report.added) == (HONEY.title, 1)
+    assert book.add(web.url("/download")).source.title == HELMETS.title  # a PDF by its bytes
     assert cited_titles(book, "Which bicycle helmets cracked in the drop test?")[0] == (
         HELMETS.title
     )
@@ -197,6 +201,29 @@ def test_one_failing_source_does_not_stop_the_others(web: WebServer, book: Sourc
     assert listed[atom.id].last_error is None
     assert recovered.report.added == 1
     assert book.get(live.id).last_error is None
+
+
+def test_a_source_removed_while_it_is_refreshed(web: WebServer, book: Sources) -> None:
+    live = book.add(web.url("/live.xml")).source
+    rss = book.add(web.url("/rss.xml")).source
+    web.publish(HONEY)
+    web.gates["/live.xml"] = threading.Event()
+    asked = len(web.hits("/live.xml"))
+    results: list[SourceResult] = []
+    worker = threading.Thread(target=lambda: results.extend(book.refresh_all()))
+    worker.start()
+    while len(web.hits("/live.xml")) == asked and worker.is_alive():
+        time.sleep(0.05)
+    book.remove(live.id)
+    web.gates["/live.xml"].set()
+    worker.join(60)
+
+    by_id = {result.source.id: result for result in results}
+    assert by_id[live.id].error is not None
+    assert by_id[rss.id].not_modified and by_id[rss.id].error is None
+    assert [s.id for s in book.list_sources()] == [rss.id]
+    assert book.store.counts()[0] == 1  # FROST; SOLAR came with the live feed
+    assert len(book.archive.vectors()) == book.store.counts()[1]
 
 
 def test_removed_source_is_no_longer_cited(web: WebServer, book: Sources) -> None:

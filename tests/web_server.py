@@ -280,6 +280,7 @@ class WebServer:
     def __init__(self, big_bytes: int = 200_000, slow_seconds: float = 3.0) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.down: set[str] = set()  # paths that answer 503 for now
+        self.gates: dict[str, threading.Event] = {}  # paths that answer once their event is set
         self.live: list[Story] = [SOLAR]
         self.live_changed = "Mon, 02 Nov 2026 10:00:00 GMT"
         self.big_bytes = big_bytes
@@ -369,6 +370,8 @@ class WebServer:
                 "text/html; charset=windows-1251",
             ),
             "/helmets.pdf": lambda: Reply(pdf_bytes(HELMETS), "application/pdf"),
+            "/download": lambda: Reply(pdf_bytes(HELMETS), "application/octet-stream"),
+            "/blob": lambda: Reply(bytes(range(256)) * 4, "application/octet-stream"),
             "/honey.txt": lambda: Reply(
                 f"{HONEY.title}\n\n{HONEY.text}\n".encode(), "text/plain; charset=utf-8"
             ),
@@ -410,6 +413,9 @@ def _handler(site: WebServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
             site.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
+            gate = site.gates.get(path)
+            if gate is not None:
+                gate.wait(60)
             reply = site.reply(path)
             if reply.delay:
                 time.sleep(reply.delay)
