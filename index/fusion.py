@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +27,7 @@ class Tuning:
     title_weight: float = 0.0  # re-rank: share of the question's words in the title
     coverage_weight: float = 0.0  # re-rank: share of the question's words in the passage
     rerank_depth: int = 30
+    support_weight: float = 0.0  # re-rank: share of an article's second-best passage added
 
 
 def fuse(
@@ -86,6 +86,15 @@ def article_ranking(hits: Sequence[Hit]) -> list[int]:
     return list(dict.fromkeys(hit.article.id for hit in hits))
 
 
-def support(hits: Sequence[Hit]) -> Counter[int]:
-    """How many retrieved passages each article has."""
-    return Counter(hit.article.id for hit in hits)
+def support_bonus(
+    hits: Mapping[int, Hit], scores: Mapping[int, float], weight: float
+) -> dict[int, float]:
+    """Re-rank: an article with a second good passage gains `weight` times its score."""
+    by_article: dict[int, list[float]] = {}
+    for chunk_id, hit in hits.items():
+        by_article.setdefault(hit.article.id, []).append(scores[chunk_id])
+    second = {
+        article: sorted(values)[-2] if len(values) > 1 else 0.0
+        for article, values in by_article.items()
+    }
+    return {chunk_id: weight * second[hit.article.id] for chunk_id, hit in hits.items()}

@@ -47,16 +47,14 @@ def match_expression(terms: list[str]) -> str:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
-def telling_terms(
-    terms: list[str], doc_counts: dict[str, int], passages: int, max_share: float = MAX_SHARE
-) -> list[str]:
+def telling_terms(terms: list[str], doc_counts: dict[str, int], passages: int) -> list[str]:
     """The rarest terms, at most MAX_TERMS; words in a large share of passages are left out.
 
     Common words weigh little in BM25 but cost the most to score (their lists are long), so
     leaving them out keeps a search fast at any archive size.
     """
     present = sorted((t for t in terms if doc_counts.get(t)), key=lambda t: doc_counts[t])
-    limit = max(MIN_COMMON_DOCS, max_share * passages)
+    limit = max(MIN_COMMON_DOCS, MAX_SHARE * passages)
     kept = [term for term in present if doc_counts[term] <= limit][:MAX_TERMS]
     return kept or present[:1]
 

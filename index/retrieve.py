@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -11,7 +12,7 @@ from index.answer import compose_answer, select_hits, split_sentences
 from index.dates import time_range
 from index.embedding import TextEmbedder
 from index.errors import ArchiveError
-from index.fusion import Tuning, date_bonus, fuse, lexical_bonus, scaled
+from index.fusion import Tuning, date_bonus, fuse, lexical_bonus, scaled, support_bonus
 from index.keyword import keyword_search, query_terms
 from index.records import Answer, Hit
 from index.settings import Settings
@@ -31,8 +32,9 @@ class Timings:
     """Milliseconds each retrieval stage took for one question."""
 
     embed: float = 0.0
-    dense: float = 0.0
-    keyword: float = 0.0
+    dense: float = 0.0  # FAISS search and reading the passages, after the embedding
+    keyword: float = 0.0  # BM25, run while the model embeds the question
+    keyword_wait: float = 0.0  # how long the question waited for BM25 after the dense side
     fuse: float = 0.0
     rerank: float = 0.0
 
@@ -58,6 +60,8 @@ class Candidates:
 
 def clean_question(question: str, max_chars: int) -> str:
     """One line of at most max_chars characters, cut at a word boundary."""
+    # Undecodable bytes from a terminal arrive as lone surrogates; the tokenizer refuses them.
+    question = question.encode("utf-8", "replace").decode("utf-8")
     text = " ".join(question.split())
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
@@ -82,6 +86,7 @@ class Retriever:
         self.vectors = vectors
         self.embedder = embedder
         self.tuning = tuning or Tuning()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword")
 
     def search(self, question: str, limit: int) -> list[Hit]:
         """The passages closest in meaning to the question (cosine), best first."""
@@ -104,13 +109,21 @@ class Retriever:
         ]
         return hits, embedded
 
+    def _keyword(self, question: str) -> tuple[dict[int, float], float]:
+        """BM25 scores by chunk id, and the milliseconds the search took."""
+        start = time.perf_counter()
+        found = dict(keyword_search(self.store, question, DEPTH))
+        return found, (time.perf_counter() - start) * 1000
+
     def candidates(self, question: str) -> Candidates:
         """What each retriever of the mode finds, with the time each took."""
         mode = self.settings.retrieval_mode
         start = time.perf_counter()
+        # SQLite and the model both release the GIL, so BM25 runs while the question embeds.
+        pending = self._pool.submit(self._keyword, question) if mode != "dense" else None
         dense_hits, embed_ms = self._dense(question, DEPTH) if mode != "keyword" else ([], 0.0)
         middle = time.perf_counter()
-        keyword = dict(keyword_search(self.store, question, DEPTH)) if mode != "dense" else {}
+        keyword, keyword_ms = pending.result() if pending else ({}, 0.0)
         hits = {hit.chunk.id: hit for hit in dense_hits}
         missing = [chunk_id for chunk_id in keyword if chunk_id not in hits]
         for chunk_id, (chunk, article) in self.store.hits(missing).items():
@@ -123,7 +136,8 @@ class Retriever:
             timings=Timings(
                 embed=embed_ms,
                 dense=(middle - start) * 1000 - embed_ms,
-                keyword=(end - middle) * 1000,
+                keyword=keyword_ms,
+                keyword_wait=(end - middle) * 1000,
             ),
         )
 
@@ -143,6 +157,9 @@ class Retriever:
             terms = query_terms(question)
             for chunk_id in sorted(scores, key=lambda i: -scores[i])[: tuning.rerank_depth]:
                 scores[chunk_id] += lexical_bonus(terms, found.hits[chunk_id], tuning)
+        if self.settings.rerank and tuning.support_weight:
+            extra = support_bonus(found.hits, scores, tuning.support_weight)
+            scores = {chunk_id: score + extra[chunk_id] for chunk_id, score in scores.items()}
         return sorted(
             (Hit(hit.chunk, hit.article, scores[chunk_id]) for chunk_id, hit in found.hits.items()),
             key=lambda hit: (-hit.score, -(hit.article.published or date.min).toordinal()),
