@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "ga_")
+TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "ga_", "at_", "oly_")
 TRACKING_KEYS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ref", "cmpid"}
+    | {"_ga", "_gl", "ncid", "smid", "xtor", "wt_mc", "sr_share", "mkt_tok", "vero_id", "spm"}
 )
 
 

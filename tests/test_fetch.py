@@ -12,6 +12,7 @@ from web_server import WebServer, web_settings
 
 from index.errors import BlockedURL, FetchError
 from index.fetch import Fetcher, check_url, is_public
+from index.urls import canonical_url
 
 
 @pytest.fixture
@@ -180,3 +181,9 @@ def test_broken_responses_end_in_a_clear_error(
 def test_unreachable_server_is_a_clear_error(fetcher: Fetcher) -> None:
     with pytest.raises(FetchError, match=re.escape("Cannot fetch http://127.0.0.1:9/")):
         fetcher.fetch("http://127.0.0.1:9/")
+
+
+def test_tracking_parameters_are_dropped_from_source_urls() -> None:
+    url = "HTTPS://News.example.org:443/a/b?id=3&utm_source=x&at_medium=rss&smid=tw&xtor=RSS-1#top"
+
+    assert canonical_url(url) == "https://news.example.org/a/b?id=3"
