@@ -86,7 +86,8 @@ class Story:
 
 def story(n: int) -> Story:
     """A short article with facts no other generated article shares."""
-    town, thing = TOWNS[n], THINGS[n % len(THINGS)]
+    suffix = ("", "ford", "ton", "wick", "by", "stead")[n // len(TOWNS)]
+    town, thing = TOWNS[n % len(TOWNS)] + suffix, THINGS[n % len(THINGS)]
     cost, jobs = 100 + 37 * n, 5 + n
     return Story(
         title=f"{town} opens a new {thing}",
