@@ -62,9 +62,9 @@ def source_html(source: Source) -> str:
     """'#id kind · N articles · fetched …', the linked title, and the last error if any."""
     fetched = (source.last_fetch_at or "never").replace("T", " ").replace("+00:00", " UTC")
     head = f"<b>#{source.id}</b> {source.kind} · {source.articles} articles · fetched {fetched}"
-    title = source.title or source.url
-    where = render.link(title, source.url) if source.url.startswith("http") else render.text(title)
-    lines = [head, where]
+    title = render.text(source.title or source.url)
+    web = source.url.startswith(("http://", "https://"))
+    lines = [head, f"{title}\n{render.text(source.url)}" if web else f"{title} (uploaded file)"]
     if source.last_error:
         lines.append(f"⚠️ last error: {render.text(source.last_error)}")
     return "\n".join(lines)

@@ -137,6 +137,7 @@ def test_add_a_feed_list_it_and_ask(admin: World) -> None:
     assert "2 article(s) added" in added.text
     assert "feed · 2 articles · fetched 20" in listed.text
     assert "Harbour Gazette" in listed.text and "last error" not in listed.text
+    assert admin.web.url("/rss.xml") in listed.text
     assert ("🔄 #1", "src:refresh:1") in listed.buttons
     assert FROST.title in answer.text
 
@@ -203,6 +204,7 @@ def test_documents_from_an_admin_are_imported(admin: World) -> None:
     assert huge.text == "big.txt is larger than 20 MB, the most I can fetch."
     assert broken.text.startswith("Could not import bad.jsonl: Nothing in bad.jsonl could be")
     assert snapshot(admin.archive) == before
+    assert "helmets.md (uploaded file)" in admin.say("/sources").text
     cited = admin.say("Which bicycle helmets cracked in the drop test?", next(users)).text
     assert HELMETS.title in cited
 
