@@ -150,6 +150,7 @@ class Admin:
                 await reply(message, f"Could not add that source: {escape(str(error))}")
                 return
         source = result.source
+        log.info("Source #%d added: %s: %s", source.id, source.url, result.report.summary())
         await reply(
             message,
             f"Added source <b>#{source.id}</b> ({source.kind}): "
@@ -186,6 +187,7 @@ class Admin:
         except ArchiveError as error:
             await reply(message, f"{escape(str(error))} /sources lists them.")
             return
+        log.info("Source #%d removed: %s", source.id, source.url)
         await reply(
             message,
             f"Removed source <b>#{source.id}</b> ({render.text(source.title or source.url)}) "
