@@ -12,15 +12,21 @@ import os
 import random
 import re
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from prefork import Prefork
 
 from index.archive import Archive
 from index.embedder import Embedder
+from index.fetch import Fetcher
 from index.settings import Settings
+from index.sources import Sources
 from index.store import Store
 
 TOWNS = (
@@ -72,7 +78,7 @@ THINGS = (
     "orchard",
     "boathouse",
 )
-BATCHES, PER_BATCH, IMPORT_KILLS_PER_BATCH = 5, 6, 3
+BATCHES, PER_BATCH, IMPORT_KILLS_PER_BATCH = 4, 6, 3
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,73 @@ def story(n: int) -> Story:
         ),
         question=f"How much did the new {thing} in {town} cost?",
     )
+
+
+def feed_story(n: int) -> Story:
+    """A feed item long enough to be taken as full text (its page is not fetched)."""
+    base = story(100 + n)
+    town = base.title.split()[0]
+    more = " ".join(
+        f"Visitors to {town} described day {d} of the opening as busy but cheerful."
+        for d in range(1, 9)
+    )
+    return Story(base.title, f"{base.text} {more}", base.question)
+
+
+class FeedServer:
+    """An RSS feed on 127.0.0.1 whose number of items the test raises."""
+
+    def __init__(self) -> None:
+        self.live = 2
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        """The feed's URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/feed.xml"
+
+    def stories(self) -> list[Story]:
+        """The items the feed shows now."""
+        return [feed_story(n) for n in range(self.live)]
+
+    def body(self) -> bytes:
+        """The feed's XML."""
+        items = "".join(
+            f"<item><title>{escape(s.title)}</title><link>{self.url}?item={n}</link>"
+            f"<guid>item-{n}</guid><pubDate>{formatdate(1_700_000_000 + n * 3600)}</pubDate>"
+            f"<description>{escape(s.text)}</description></item>"
+            for n, s in enumerate(self.stories())
+        )
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Crash desk</title>'
+            f"<link>{self.url}</link>{items}</channel></rss>"
+        ).encode()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = feed.body()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler
 
 
 def write_batches(folder: Path) -> list[list[Story]]:
@@ -132,11 +205,12 @@ class CrashRun:
     embedder: Embedder
     rng: random.Random
     done: set[str] = field(default_factory=set)
-    kills: dict[str, int] = field(default_factory=lambda: {"import": 0, "rebuild": 0})
+    kills: dict[str, int] = field(default_factory=lambda: {"import": 0, "rebuild": 0, "refresh": 0})
     runs: int = 0
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"NEWSBOT_DATA_DIR": str(self.settings.data_dir), **extra}
+        here = {"NEWSBOT_DATA_DIR": str(self.settings.data_dir), "NEWSBOT_ALLOW_PRIVATE_URLS": "1"}
+        return {**here, **extra}
 
     def log(self) -> Path:
         self.runs += 1
@@ -149,18 +223,26 @@ class CrashRun:
 
     def import_once(self, paths: list[Path], kill: bool) -> bool:
         """Import paths, killed mid-import if `kill`; True if the import reported done."""
+        said = self._store_once("import", ["import", *map(str, paths)], kill)
+        return "Imported:" in said or "Nothing new" in said
+
+    def refresh_once(self, kill: bool) -> bool:
+        """Refresh the feeds, killed mid-refresh if `kill`; True if it reported done."""
+        return "article(s) added" in self._store_once("refresh", ["sources", "refresh"], kill)
+
+    def _store_once(self, what: str, argv: list[str], kill: bool) -> str:
+        """Run a command that stores articles; with `kill`, SIGKILL it after it stored one."""
         log, store = self.log(), Store(self.settings.data_dir / "archive.sqlite3")
         try:
             target = self.articles(store) + 1
-            pid = self.prefork.start(["import", *map(str, paths)], self.env(), log)
+            pid = self.prefork.start(argv, self.env(), log)
             if kill and self.prefork.pause_when(pid, lambda: self.articles(store) >= target):
-                self._kill(pid, "import")
+                self._kill(pid, what)
             else:
                 assert self.prefork.wait(pid) == 0, log.read_text()
         finally:
             store.close()
-        said = log.read_text()
-        return "Imported:" in said or "Nothing new" in said
+        return log.read_text()
 
     def rebuild_once(self) -> None:
         """Start a rebuild and kill it once its progress shows it part done."""
@@ -203,41 +285,79 @@ class CrashRun:
             archive.close()
 
 
-def test_killed_imports_and_rebuilds_lose_nothing(
+def test_killed_imports_rebuilds_and_refreshes_lose_nothing(
     prefork: Prefork, settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
     batches = write_batches(tmp_path / "corpus")
     run = CrashRun(prefork, settings, embedder, random.Random(7))
+    with FeedServer() as feed:
+        added = run.log()
+        assert prefork.run(["sources", "add", feed.url], run.env(), added) == 0, added.read_text()
+        run.done |= {s.title for s in feed.stories()}
+        paths = grow(run, batches, feed, tmp_path / "corpus")
+        for _ in range(12):  # top up: the kills that missed because their work ran out
+            if sum(run.kills.values()) >= 20:
+                break
+            rebuild_until_killed(run)
+        assert run.import_once(paths, kill=False)  # finish: nothing new, catch up
+        assert run.refresh_once(kill=False)
+        log = run.log()
+        assert prefork.run(["index", "check", "--json"], run.env(), log) == 0, log.read_text()
+        checked = json.loads(log.read_text().splitlines()[-1])
+        print(f"\ncrash test: {run.kills} kills in {run.runs} runs; index check {checked}")
+
+        assert sum(run.kills.values()) >= 20, run.kills
+        stories = [item for items in batches for item in items] + feed.stories()
+        assert checked["ok"] and checked["articles"] == len(stories) + 1
+        assert contents(settings, embedder) == uninterrupted(tmp_path, paths, feed, embedder)
+    archive = Archive(settings, embedder=embedder)
+    for item in stories:
+        cited = [c.title for c in archive.ask(item.question).citations]
+        assert item.title in cited, (item.question, cited)
+    archive.close()
+
+
+def grow(run: CrashRun, batches: list[list[Story]], feed: FeedServer, corpus: Path) -> list[Path]:
+    """Batch by batch: imports killed then finished, a rebuild killed, the feed refreshed."""
     paths: list[Path] = []
     for b in range(BATCHES):
-        paths.append(tmp_path / "corpus" / f"batch{b}")
-        so_far = {item.title for stories in batches[: b + 1] for item in stories}
+        paths.append(corpus / f"batch{b}")
+        so_far = {item.title for items in batches[: b + 1] for item in items}
         for _ in range(IMPORT_KILLS_PER_BATCH):
             if run.import_once(paths, kill=True):
                 run.done |= so_far
         assert run.import_once(paths, kill=False)
         run.done |= so_far
-        for _ in range(3):  # a small rebuild can finish before it is caught part done
-            before = run.kills["rebuild"]
-            run.rebuild_once()
-            if run.kills["rebuild"] > before:
-                break
-    assert run.import_once(paths, kill=False)  # finish: nothing new, catch up
-    log = run.log()
-    assert prefork.run(["index", "check", "--json"], run.env(), log) == 0, log.read_text()
-    checked = json.loads(log.read_text().splitlines()[-1])
-    print(f"\ncrash test: {run.kills} kills in {run.runs} runs; index check {checked}")
+        rebuild_until_killed(run)
+        feed.live += 3
+        if run.refresh_once(kill=True):
+            run.done |= {s.title for s in feed.stories()}
+        assert run.refresh_once(kill=False)
+        run.done |= {s.title for s in feed.stories()}
+    return paths
 
-    assert sum(run.kills.values()) >= 20, run.kills
-    assert checked["ok"] and checked["articles"] == BATCHES * PER_BATCH + 1
-    reference = Settings(_env_file=None, data_dir=tmp_path / "reference")  # type: ignore[call-arg]
-    uninterrupted = Archive(reference, embedder=embedder)
-    uninterrupted.seed()
-    uninterrupted.import_paths(paths)
-    uninterrupted.close()
-    assert contents(settings, embedder) == contents(reference, embedder)
-    archive = Archive(settings, embedder=embedder)
-    for item in (item for stories in batches for item in stories):
-        cited = [c.title for c in archive.ask(item.question).citations]
-        assert item.title in cited, (item.question, cited)
+
+def rebuild_until_killed(run: CrashRun) -> None:
+    """A small rebuild can finish before it is caught part done: try up to three times."""
+    for _ in range(3):
+        before = run.kills["rebuild"]
+        run.rebuild_once()
+        if run.kills["rebuild"] > before:
+            return
+
+
+def uninterrupted(
+    tmp_path: Path, paths: list[Path], feed: FeedServer, embedder: Embedder
+) -> tuple[list[tuple[object, ...]], int]:
+    """The contents of the same archive built without a kill."""
+    reference = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path / "reference", allow_private_urls=True
+    )
+    archive = Archive(reference, embedder=embedder)
+    archive.seed()
+    archive.import_paths(paths)
+    fetcher = Fetcher(reference)
+    Sources(archive, fetcher).add(feed.url)
+    fetcher.close()
     archive.close()
+    return contents(reference, embedder)
