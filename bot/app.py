@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
@@ -18,7 +19,7 @@ from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from index.archive import Archive
 from index.errors import ArchiveError
-from index.settings import Settings
+from index.settings import Settings, settings_problem
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,11 @@ def main() -> int:
     """Run the bot with long polling until SIGINT or SIGTERM; the exit status."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(settings_problem(error), file=sys.stderr)
+        return 1
     configure_logging(settings.log_level)
     if settings.telegram_bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
