@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
 from prefork import Prefork
-from test_crash import Story, story
+from test_crash import FeedServer, Story, story
 
 from index.archive import Archive
 from index.records import Answer
@@ -148,6 +148,24 @@ def test_questions_answered_while_an_import_runs(
     )
 
     for item in STORIES:  # the reader picked up the writer's index without reopening
+        assert item.title in [c.title for c in archive.ask(item.question).citations]
+
+
+def test_questions_answered_while_a_feed_is_fetched(
+    prefork: Prefork, archive: Archive, tmp_path: Path
+) -> None:
+    start = archive.store.counts()[0]
+    with FeedServer() as feed:
+        feed.live = 6
+        run_paused(
+            prefork,
+            archive,
+            ["sources", "add", feed.url],
+            {"NEWSBOT_ALLOW_PRIVATE_URLS": "true"},
+            lambda _: archive.store.counts()[0] >= start + 2,
+        )
+
+    for item in feed.stories():
         assert item.title in [c.title for c in archive.ask(item.question).citations]
 
 
