@@ -142,6 +142,8 @@ class OnnxEmbedder:
                     export_int8(self._location, self.model_path)
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
+                # Idle threads sleep instead of spinning: the machine is shared with the bot.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = onnxruntime.InferenceSession(
                     str(self.model_path), options, providers=["CPUExecutionProvider"]
                 )
