@@ -87,7 +87,7 @@ class Sources:
         document = read_web(fetched.url, fetched.content_type, fetched.charset, fetched.body)
         drafts, failures, known = self._complete(document)
         source = self.store.add_source(document.kind, canonical, document.title[:200])
-        report = self._import(drafts, source.id, failures, known)
+        report = self._import_new(source, drafts, failures, known)
         self._record(source.id, report, fetched.etag, fetched.last_modified)
         return SourceResult(self.get(source.id), report)
 
@@ -105,7 +105,7 @@ class Sources:
             reasons = "; ".join(f"{where}: {why}" for where, why in failures[:3])
             raise ImportFailed(f"Nothing in {shown} could be imported ({reasons}).")
         source = self.store.add_source("file", key, shown)
-        report = self._import(drafts, source.id, list(failures), 0)
+        report = self._import_new(source, drafts, list(failures), 0)
         self.store.record_fetch(source.id, None)
         return SourceResult(self.get(source.id), report)
 
@@ -204,6 +204,20 @@ class Sources:
         found = page.drafts[0]
         text = found.text if len(found.text) > len(draft.text) else draft.text
         return replace(draft, text=text, published=draft.published or found.published)
+
+    def _import_new(
+        self,
+        source: Source,
+        drafts: list[ArticleDraft],
+        failures: list[tuple[str, str]],
+        known: int,
+    ) -> ImportReport:
+        """The first import of a new source; should it fail, the source goes, so a retry works."""
+        try:
+            return self._import(drafts, source.id, failures, known)
+        except BaseException:
+            self.remove(source.id)
+            raise
 
     def _import(
         self,

@@ -30,7 +30,14 @@ from web_server import (
 from cli.main import main
 from index.archive import Archive
 from index.embedder import Embedder
-from index.errors import ArchiveError, DuplicateSource, FetchError, ImportFailed, UnknownSource
+from index.errors import (
+    ArchiveError,
+    DuplicateSource,
+    FetchError,
+    ImportFailed,
+    ModelUnavailable,
+    UnknownSource,
+)
 from index.feeds import html_text, is_feed, parse_feed
 from index.fetch import Fetcher
 from index.neardup import NearDuplicates
@@ -327,3 +334,16 @@ def test_cli_broken_source_in_a_real_process(web: WebServer, book: Sources) -> N
     assert "is not a valid RSS or Atom feed" in run.stderr
     assert "Traceback" not in run.stderr
     assert snapshot(book.archive) == before
+
+
+def test_a_failed_first_import_leaves_no_source_behind(web: WebServer, tmp_path: Path) -> None:
+    settings = web_settings(tmp_path)
+    archive = Archive(settings, embedder=Embedder(str(tmp_path / "no-such-model")))
+    book = Sources(archive, Fetcher(settings))
+    try:
+        with pytest.raises(ModelUnavailable, match="Cannot load the embedding model"):
+            book.add(web.url("/rss.xml"))
+        assert book.list_sources() == [] and archive.store.counts() == (0, 0)
+    finally:
+        book.fetcher.close()
+        archive.close()
