@@ -12,7 +12,7 @@ from index.answer import compose_answer, select_hits, split_sentences
 from index.dates import time_range
 from index.embedding import TextEmbedder
 from index.errors import ArchiveError
-from index.fusion import Tuning, date_bonus, fuse, lexical_bonus, scaled, support_bonus
+from index.fusion import Tuning, date_bonus, fuse, scaled, title_bonus
 from index.keyword import keyword_search, query_terms
 from index.records import Answer, Hit
 from index.settings import Settings
@@ -153,13 +153,10 @@ class Retriever:
     def rerank(self, question: str, found: Candidates, scores: dict[int, float]) -> list[Hit]:
         """Second stage over the best candidates: the question's words in titles and passages."""
         tuning = self.tuning
-        if self.settings.rerank and (tuning.title_weight or tuning.coverage_weight):
+        if self.settings.rerank and tuning.title_weight:
             terms = query_terms(question)
             for chunk_id in sorted(scores, key=lambda i: -scores[i])[: tuning.rerank_depth]:
-                scores[chunk_id] += lexical_bonus(terms, found.hits[chunk_id], tuning)
-        if self.settings.rerank and tuning.support_weight:
-            extra = support_bonus(found.hits, scores, tuning.support_weight)
-            scores = {chunk_id: score + extra[chunk_id] for chunk_id, score in scores.items()}
+                scores[chunk_id] += title_bonus(terms, found.hits[chunk_id], tuning)
         return sorted(
             (Hit(hit.chunk, hit.article, scores[chunk_id]) for chunk_id, hit in found.hits.items()),
             key=lambda hit: (-hit.score, -(hit.article.published or date.min).toordinal()),

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     rerank: bool = Field(
         True,
         alias="NEWSBOT_RERANK",
-        description="Re-rank the best candidates by the question's words in titles and text.",
+        description="Re-rank the best candidates by the question's words in their titles.",
     )
 
     # Telegram
