@@ -146,14 +146,15 @@ def cli_world(
     yield settings, hostile_files(root / "files"), [1]
 
 
-def assert_intact(settings: Settings, embedder: Embedder, articles: int) -> None:
-    """The archive holds what it should, and SQLite, keywords and vectors agree."""
+def assert_intact(settings: Settings, embedder: Embedder, articles: int, ask: bool) -> None:
+    """The archive holds what it should, SQLite, keywords and vectors agree, and it answers."""
     archive = Archive(settings, embedder=embedder, check_model=False)
     try:
         report = check(archive)
         assert report.ok, report.problems
         assert report.articles == articles
-        assert archive.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
+        if ask:
+            assert archive.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
     finally:
         archive.close()
 
@@ -176,7 +177,7 @@ def test_hostile_command_lines(
     assert case.said in said
     assert "Traceback" not in said
     articles[0] += case.added
-    assert_intact(settings, embedder, articles[0])
+    assert_intact(settings, embedder, articles[0], ask=case.added > 0)
 
 
 def test_a_javascript_link_is_not_stored(archive: Archive, tmp_path: Path) -> None:
