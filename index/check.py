@@ -87,12 +87,12 @@ def check(archive: Archive) -> CheckReport:
 
 def repair(archive: Archive) -> CheckReport:
     """Bring the keyword index and the vectors back in step with SQLite; articles stay."""
+    if archive.store.get_meta("model") not in (None, archive.embedder.name):
+        return check(archive)  # switching models is `newsbot index rebuild`, on purpose
     try:
         readable = archive.vectors().dim == archive.embedder.dim
     except IndexUnreadable:
         readable = False
-    if archive.store.get_meta("model") not in (None, archive.embedder.name):
-        return check(archive)
     if not archive.store.keyword_index_ok():
         archive.store.rebuild_keyword_index()
     if readable:

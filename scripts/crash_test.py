@@ -28,14 +28,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from test_crash import (  # noqa: E402
-    BATCHES,
-    PER_BATCH,
-    FeedServer,
-    contents,
-    story,
-    write_batches,
-)
+from stories import BATCHES, PER_BATCH, FeedServer, story, write_batches  # noqa: E402
+from test_crash import contents  # noqa: E402
 
 from index.archive import Archive  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
@@ -206,8 +200,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batches", type=int, default=5, choices=range(1, 31))
+    parser.add_argument("--batches", type=int, default=5, help="folders of six articles, 1-30")
     args = parser.parse_args()
+    if not 1 <= args.batches <= 30:
+        parser.error("--batches must be between 1 and 30")
     with tempfile.TemporaryDirectory() as folder:
         result = crash_run(args, Path(folder))
     print(json.dumps(result))

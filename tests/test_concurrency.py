@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
 from prefork import Prefork
-from test_crash import FeedServer, Story, story
+from stories import FeedServer, Story, story
 
 from index.archive import Archive
 from index.records import Answer

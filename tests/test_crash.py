@@ -12,15 +12,12 @@ import os
 import random
 import re
 import signal
-import threading
 import time
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from prefork import Prefork
+from stories import BATCHES, FeedServer, Story, write_batches
 
 from index.archive import Archive
 from index.embedder import Embedder
@@ -29,160 +26,7 @@ from index.settings import Settings
 from index.sources import Sources
 from index.store import Store
 
-TOWNS = (
-    "Arlenbrook",
-    "Brisk",
-    "Calloway",
-    "Dunmere",
-    "Eskerby",
-    "Farrowgate",
-    "Glenhollow",
-    "Harrowfield",
-    "Ivelcombe",
-    "Jorvale",
-    "Kestwick",
-    "Lindenmoor",
-    "Marrowdale",
-    "Northcott",
-    "Oakenshaw",
-    "Pellingham",
-    "Quarrington",
-    "Rookhaven",
-    "Saltmarsh",
-    "Thistleby",
-    "Umberleigh",
-    "Vantry",
-    "Wexcombe",
-    "Yarrowby",
-    "Zennor",
-    "Ashcombe",
-    "Bellhaven",
-    "Coldridge",
-    "Dovercourt",
-    "Elmsworth",
-)
-THINGS = (
-    "lighthouse",
-    "bakery",
-    "observatory",
-    "library",
-    "ferry terminal",
-    "aquarium",
-    "velodrome",
-    "greenhouse",
-    "planetarium",
-    "museum",
-    "brewery",
-    "cinema",
-    "skate park",
-    "orchard",
-    "boathouse",
-)
-BATCHES, PER_BATCH, IMPORT_KILLS_PER_BATCH = 4, 6, 3
-
-
-@dataclass(frozen=True)
-class Story:
-    """One generated article and the question only it answers."""
-
-    title: str
-    text: str
-    question: str
-
-
-def story(n: int) -> Story:
-    """A short article with facts no other generated article shares."""
-    suffix = ("", "ford", "ton", "wick", "by", "stead")[n // len(TOWNS)]
-    town, thing = TOWNS[n % len(TOWNS)] + suffix, THINGS[n % len(THINGS)]
-    cost, jobs = 100 + 37 * n, 5 + n
-    return Story(
-        title=f"{town} opens a new {thing}",
-        text=(
-            f"The town of {town} opened its new {thing} on Monday after two years of building. "
-            f"The mayor said the {thing} in {town} cost {cost} thousand euros and will employ "
-            f"{jobs} people. Residents of {town} queued for hours to see it."
-        ),
-        question=f"How much did the new {thing} in {town} cost?",
-    )
-
-
-def feed_story(n: int) -> Story:
-    """A feed item long enough to be taken as full text (its page is not fetched)."""
-    base = story(100 + n)
-    town = base.title.split()[0]
-    more = " ".join(
-        f"Visitors to {town} described day {d} of the opening as busy but cheerful."
-        for d in range(1, 9)
-    )
-    return Story(base.title, f"{base.text} {more}", base.question)
-
-
-class FeedServer:
-    """An RSS feed on 127.0.0.1 whose number of items the test raises."""
-
-    def __init__(self) -> None:
-        self.live = 2
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        """The feed's URL."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/feed.xml"
-
-    def stories(self) -> list[Story]:
-        """The items the feed shows now."""
-        return [feed_story(n) for n in range(self.live)]
-
-    def body(self) -> bytes:
-        """The feed's XML."""
-        items = "".join(
-            f"<item><title>{escape(s.title)}</title><link>{self.url}?item={n}</link>"
-            f"<guid>item-{n}</guid><pubDate>{formatdate(1_700_000_000 + n * 3600)}</pubDate>"
-            f"<description>{escape(s.text)}</description></item>"
-            for n, s in enumerate(self.stories())
-        )
-        return (
-            '<?xml version="1.0"?><rss version="2.0"><channel><title>Crash desk</title>'
-            f"<link>{self.url}</link>{items}</channel></rss>"
-        ).encode()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        feed = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = feed.body()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        return Handler
-
-
-def write_batches(folder: Path) -> list[list[Story]]:
-    """BATCHES folders of PER_BATCH one-article text files."""
-    batches = []
-    for b in range(BATCHES):
-        stories = [story(b * PER_BATCH + i) for i in range(PER_BATCH)]
-        (folder / f"batch{b}").mkdir(parents=True)
-        for i, item in enumerate(stories):
-            (folder / f"batch{b}" / f"{i}.txt").write_text(f"{item.title}\n\n{item.text}\n")
-        batches.append(stories)
-    return batches
+IMPORT_KILLS_PER_BATCH = 3
 
 
 def contents(settings: Settings, embedder: Embedder) -> tuple[list[tuple[object, ...]], int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conftest import SEED_QUESTION, SEED_TITLE
 from fake_telegram import FakeTelegram, Json, RunningBot
-from test_crash import story
+from stories import story
 
 from bot.app import build_application
 from bot.handlers import APOLOGY
