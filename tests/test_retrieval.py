@@ -17,7 +17,7 @@ from index.archive import Archive
 from index.dates import DateRange, time_range
 from index.embedder import Embedder, bundled_model_path, prefixes_for
 from index.followup import rewrite_followup
-from index.keyword import match_expression, query_terms
+from index.keyword import match_expression, query_terms, telling_terms
 from index.records import ArticleDraft
 from index.retrieve import Retriever
 from index.settings import Settings
@@ -109,6 +109,16 @@ def test_search_syntax_in_a_question_is_just_words(stories: Archive) -> None:
 
     assert query_terms(question)[:3] == ["zorvath", "industries", "open"]
     assert stories.ask(question).citations[0].url == "https://news.test/zorvath"
+
+
+def test_common_words_are_left_out_of_a_large_archives_query() -> None:
+    terms = ["state", "officers", "week", "quantico"]
+    counts = {"state": 2500, "officers": 260, "week": 2100, "quantico": 12}
+
+    assert telling_terms(terms, counts, passages=40_000) == ["quantico", "officers"]
+    assert telling_terms(terms, {"week": 30, "state": 50}, passages=60) == ["week", "state"]
+    assert telling_terms(["state"], {"state": 2500}, passages=3000) == ["state"]
+    assert telling_terms(["unknown"], {}, passages=3000) == []
 
 
 def test_an_older_archive_gets_its_keyword_index_on_open(
