@@ -54,6 +54,9 @@ class Embedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                # torch's OpenMP threads spin while they wait; on a busy 2-core box that made
+                # a question take 750 ms instead of 25 (scripts/bench.py). Read when torch loads.
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 import transformers
                 from sentence_transformers import SentenceTransformer
 
