@@ -20,11 +20,11 @@ class Tuning:
 
     keyword_weight: float = 0.2  # BM25 (scaled to 0..1) added to the cosine
     rrf_k: float = 0.0  # > 0: reciprocal rank fusion with this k instead of weighting
-    recency: float = 0.1  # bonus for passages published close to "now"
+    recency: float = 0.2  # bonus for passages published close to the time asked about
     recency_days: float = 60.0
     in_range: float = 0.2  # bonus for passages inside the question's time words' range
     range_slack_days: float = 5.0
-    title_weight: float = 0.05  # re-rank: share of the question's words in the title
+    title_weight: float = 0.1  # re-rank: share of the question's words in the title
     rerank_depth: int = 30
 
 
@@ -55,10 +55,12 @@ def scaled(scores: Mapping[int, float]) -> dict[int, float]:
 
 
 def date_bonus(published: date | None, now: date, span: DateRange | None, tuning: Tuning) -> float:
-    """Newer beats older near `now`; inside the question's time range beats outside it."""
+    """Closer to the time asked about beats farther; inside the question's range beats outside."""
     if published is None:
         return 0.0
-    bonus = tuning.recency * math.exp(-abs((now - published).days) / tuning.recency_days)
+    # "In June 2024" asks about then, not now: nearness counts from the end of the range.
+    moment = min(span.end, now) if span is not None else now
+    bonus = tuning.recency * math.exp(-abs((moment - published).days) / tuning.recency_days)
     if span is not None:
         bonus += tuning.in_range * math.exp(-span.distance(published) / tuning.range_slack_days)
     return bonus
