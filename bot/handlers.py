@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot import render
 from bot.context import Command, Context, is_admin
 from index.errors import ArchiveError
+from index.followup import rewrite_followup
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ APOLOGY = "Sorry, something went wrong there. Please try again in a moment."
 EXAMPLE = "What did the US offer Ukraine?"
 TYPING_EVERY_SECONDS = 4.0
 LEADING_COMMAND = re.compile(r"^/\w+(@\w+)?\s*")
+# chat_data keys: the chat's last standalone question, and the rewritten questions by message id
+LAST_QUESTION = "last_question"
+REWRITTEN = "rewritten"
+REWRITTEN_KEPT = 100
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -111,7 +116,7 @@ async def ask(update: Update, context: Context) -> None:
     if not question.strip():
         await reply(message, f"Ask like this: <code>/ask {EXAMPLE}</code>")
         return
-    await answer(message, question, context)
+    await answer_new(message, question, context)
 
 
 async def unknown_command(update: Update, context: Context) -> None:
@@ -129,7 +134,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 async def private_text(update: Update, context: Context) -> None:
     """In a private chat any text is a question."""
     if update.effective_message:
-        await answer(update.effective_message, update.effective_message.text or "", context)
+        await answer_new(update.effective_message, update.effective_message.text or "", context)
 
 
 async def group_text(update: Update, context: Context) -> None:
@@ -137,7 +142,7 @@ async def group_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or not addressed_to_bot(message, context.bot.id, context.bot.username):
         return
-    await answer(message, question_text(message.text or "", context.bot.username), context)
+    await answer_new(message, question_text(message.text or "", context.bot.username), context)
 
 
 async def not_text(update: Update, context: Context) -> None:
@@ -163,28 +168,51 @@ def addressed_to_bot(message: Message, bot_id: int, username: str) -> bool:
     return any(mention.lower() == f"@{username.lower()}" for mention in mentions)
 
 
+async def answer_new(message: Message, question: str, context: Context) -> None:
+    """A new question: a follow-up ("and France?") is read with the chat's last question."""
+    memory = context.chat_data if context.chat_data is not None else {}
+    standalone = rewrite_followup(memory.get(LAST_QUESTION), question)
+    rewritten = standalone != " ".join(question.split())
+    note = f"<i>Taking it as: {render.text(render.shorten(standalone))}</i>" if rewritten else ""
+    if not await answer(message, standalone, context, note=note):
+        return
+    memory[LAST_QUESTION] = standalone
+    if rewritten:  # so that "More ▸" under the answer goes on with the standalone question
+        kept: dict[int, str] = memory.setdefault(REWRITTEN, {})
+        kept[message.message_id] = standalone
+        for old in list(kept)[:-REWRITTEN_KEPT]:
+            del kept[old]
+
+
 async def answer(
-    message: Message, question: str, context: Context, offset: int = 0, user_id: int | None = None
-) -> None:
-    """Answer a question (or show its results from `offset` on) as a reply to `message`."""
+    message: Message,
+    question: str,
+    context: Context,
+    offset: int = 0,
+    user_id: int | None = None,
+    note: str = "",
+) -> bool:
+    """Answer a question (or its results from `offset` on) as a reply; whether it was asked."""
     data = context.bot_data
     if user_id is None:
         user_id = message.from_user.id if message.from_user else message.chat.id
     wait = data.limit.wait_seconds(user_id)
     if wait:
         await reply(message, limit_text(wait, data.settings.questions_per_minute))
-        return
+        return False
     k = data.settings.top_k
     async with typing(message.chat):
         try:
             result = await asyncio.to_thread(data.archive.ask, question, k, offset)
         except ArchiveError as error:
             await reply(message, html.escape(str(error)))
-            return
-    parts = render.split_html(render.answer_html(result, offset))
+            return False
+    body = render.answer_html(result, offset)
+    parts = render.split_html(f"{note}\n\n{body}" if note else body)
     for number, part in enumerate(parts, start=1):
         keyboard = render.answer_keyboard(result, offset, k) if number == len(parts) else None
         await reply(message, part, keyboard)
+    return True
 
 
 def limit_text(wait: int, per_minute: int) -> str:
@@ -258,6 +286,7 @@ async def button(update: Update, context: Context) -> None:
         return
     await query.answer()
     question = question_text(asked.text, context.bot.username)
+    question = (context.chat_data or {}).get(REWRITTEN, {}).get(asked.message_id, question)
     await answer(asked, question, context, number, query.from_user.id)
 
 

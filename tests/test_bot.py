@@ -274,6 +274,22 @@ def test_buttons_from_before_a_restart(fake: FakeTelegram, world: World) -> None
     assert all(answers[query] == "This button has expired: please ask again." for query in expired)
 
 
+def test_a_follow_up_is_read_with_the_chats_last_question(fake: FakeTelegram) -> None:
+    user, stranger = next(users), next(users)
+    (first,) = fake.replies(fake.send(SEED_QUESTION, user))
+    follow_up = fake.send("and France?", user)
+    (second,) = fake.replies(follow_up)
+    (elsewhere,) = fake.replies(fake.send("and France?", stranger))
+    fake.press(second, "more:3", user)  # as "More ▸" would, had there been more results
+    _, more = fake.replies(follow_up, count=2)
+
+    assert SEED_TITLE in first.text and not first.text.startswith("Taking it as")
+    assert second.text.startswith("Taking it as: What did France offer Ukraine?\n")
+    assert second.html.startswith("<i>Taking it as: What did France offer Ukraine?</i>")
+    assert "“What did France offer Ukraine?”" in more.text
+    assert "Taking it as" not in elsewhere.text and "“and France?”" in elsewhere.text
+
+
 def test_ten_users_at_once(fake: FakeTelegram) -> None:
     askers = [next(users) for _ in range(10)]
     held = fake.hold("sendMessage", askers[0])
