@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from index.keyword import STOPWORDS
 from index.records import Answer, Citation, Hit
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
@@ -20,6 +21,31 @@ def split_sentences(text: str) -> list[str]:
             if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’)":
                 sentences.append(piece)
     return sentences
+
+
+def _stems(text: str) -> set[str]:
+    """Lower-cased content words cut to five letters: 'Ukrainian' meets 'Ukraine'."""
+    return {word[:5] for word in _WORD.findall(text.lower()) if word not in STOPWORDS}
+
+
+def shortlist_sentences(
+    question: str, candidates: Sequence[tuple[int, str]], limit: int
+) -> list[tuple[int, str]]:
+    """The distinct candidates sharing most words with the question, best passage first on ties.
+
+    Embedding every sentence of every cited passage costs hundreds of milliseconds on a CPU;
+    the model then only ranks this short list.
+    """
+    wanted = _stems(question)
+    distinct = list(
+        {sentence: (index, sentence) for index, sentence in reversed(candidates)}.values()
+    )
+    distinct.reverse()
+    ranked = sorted(
+        enumerate(distinct),
+        key=lambda item: (-len(wanted & _stems(item[1][1])), item[1][0], item[0]),
+    )
+    return [candidate for _, candidate in ranked[:limit]]
 
 
 def select_hits(hits: Sequence[Hit], top_k: int, per_article: int) -> list[Hit]:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 
-from index.answer import compose_answer, select_hits, split_sentences
+from index.answer import compose_answer, select_hits, shortlist_sentences, split_sentences
 from index.dates import time_range
 from index.embedding import TextEmbedder
 from index.errors import ArchiveError
@@ -21,6 +21,9 @@ from index.vectors import VectorIndex
 
 DEPTH = 100  # candidates each retriever hands to the fusion
 KEYWORD_FLOOR = 0.5  # a passage only BM25 found is cited if it scores this share of the best
+SENTENCE_SHORTLIST = (
+    12  # sentences the model ranks for the answer; the rest are cut by word overlap
+)
 
 
 class EmptyQuestion(ArchiveError):
@@ -211,11 +214,15 @@ class Retriever:
 
     def compose(self, question: str, hits: list[Hit]) -> Answer:
         """Pick the sentences of the hits closest to the question."""
-        candidates = [
-            (index, sentence)
-            for index, hit in enumerate(hits)
-            for sentence in split_sentences(hit.chunk.text)
-        ]
+        candidates = shortlist_sentences(
+            question,
+            [
+                (index, sentence)
+                for index, hit in enumerate(hits)
+                for sentence in split_sentences(hit.chunk.text)
+            ],
+            SENTENCE_SHORTLIST,
+        )
         scored: list[tuple[int, str, float]] = []
         if candidates:
             query = self.embedder.embed_queries([question])[0]
