@@ -72,7 +72,8 @@ def rewrite_followup(previous: str | None, question: str) -> str:
     if tail:
         rest = tail.group("rest")
         names = _names(context)
-        if names and _names(rest) and len(rest.split()) <= 5:
+        bare = re.sub(r"^the\s+", "", rest, flags=re.IGNORECASE)
+        if names and _names(bare) == [bare] and len(bare.split()) <= 5:
             # "and France?" after "What did the US offer Ukraine?": swap the first name.
             return (
                 re.sub(r"\b(?:the\s+)?" + re.escape(names[0]), lambda _: rest, context, count=1)

@@ -171,6 +171,11 @@ def test_time_words(question: str, expected: DateRange | None) -> None:
         (SEED_QUESTION, "and France?", "What did France offer Ukraine?"),
         (SEED_QUESTION, "What about the EU?", "What did the EU offer Ukraine?"),
         (
+            SEED_QUESTION,
+            "And what about air defense for Ukraine?",
+            "What did the US offer Ukraine: air defense for Ukraine?",
+        ),
+        (
             "What did Trump say about tariffs?",
             "what did he say after that?",
             "What did Trump say about tariffs? what did he say after that?",
