@@ -79,5 +79,7 @@ def rewrite_followup(previous: str | None, question: str) -> str:
                 re.sub(r"\b(?:the\s+)?" + re.escape(names[0]), lambda _: rest, context, count=1)
                 + "?"
             )
+        if len([w for w in _WORD.findall(rest) if w.lower() not in OPENERS]) >= 3:
+            return f"{rest[0].upper()}{rest[1:]}?"  # "what about air defense for Ukraine?"
         return f"{context}: {rest}?"
     return f"{context}? {_LEAD.sub('', question)}"

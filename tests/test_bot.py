@@ -202,7 +202,7 @@ def test_group_conversation(fake: FakeTelegram) -> None:
     (hint,) = fake.replies(unknown)
 
     assert SEED_TITLE in first.text and SEED_TITLE in second.text and SEED_TITLE in third.text
-    assert third.text.lower().startswith("taking it as: what did the us offer ukraine: air defense")
+    assert third.text.startswith("Taking it as: Air defense for Ukraine?")
     assert "air defense" in third.text.split("\n", 1)[1].lower()
     assert "Try /help" in hint.text
     for ignored in (chatter, not_ours, unsuffixed_unknown, reply_to_human):

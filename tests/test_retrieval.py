@@ -173,7 +173,12 @@ def test_time_words(question: str, expected: DateRange | None) -> None:
         (
             SEED_QUESTION,
             "And what about air defense for Ukraine?",
-            "What did the US offer Ukraine: air defense for Ukraine?",
+            "Air defense for Ukraine?",
+        ),
+        (
+            SEED_QUESTION,
+            "and what about air defense?",
+            "What did the US offer Ukraine: air defense?",
         ),
         (
             "What did Trump say about tariffs?",
