@@ -8,7 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 
-from index.answer import compose_answer, select_hits, shortlist_sentences, split_sentences
+from index.answer import (
+    compose_answer,
+    select_hits,
+    shortlist_sentences,
+    split_sentences,
+    trim,
+)
 from index.dates import time_range
 from index.embedding import TextEmbedder
 from index.errors import ArchiveError
@@ -21,9 +27,10 @@ from index.vectors import VectorIndex
 
 DEPTH = 100  # candidates each retriever hands to the fusion
 KEYWORD_FLOOR = 0.5  # a passage only BM25 found is cited if it scores this share of the best
-SENTENCE_SHORTLIST = (
-    12  # sentences the model ranks for the answer; the rest are cut by word overlap
-)
+# The model ranks this many of the cited passages' sentences (picked by word overlap) for
+# the answer, reading the first SENTENCE_CHARS characters of each.
+SENTENCE_SHORTLIST = 6
+SENTENCE_CHARS = 240
 
 
 class EmptyQuestion(ArchiveError):
@@ -227,7 +234,11 @@ class Retriever:
         if candidates:
             query = self.embedder.embed_queries([question])[0]
             # Sentences are what is searched, so models with prefixes read them as passages.
-            rows = self.embedder.embed_passages([s for _, s in candidates], stored=False)
+            # Only a sentence's opening is compared: a batch pads to its longest text, and news
+            # "sentences" can run to hundreds of tokens.
+            rows = self.embedder.embed_passages(
+                [trim(s, SENTENCE_CHARS) for _, s in candidates], stored=False
+            )
             similarities = rows @ query
             scored = [
                 (index, sentence, float(score))
