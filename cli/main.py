@@ -35,7 +35,7 @@ def configure_logging(level: str) -> None:
 def open_archive(settings: Settings, *, check_model: bool = True, quiet: bool = False) -> Archive:
     """Open the archive, import the bundled seeds into an empty one, and catch up vectors."""
     archive = Archive(settings, check_model=check_model)
-    if not archive.store.counts()[0] and not archive.store.get_meta("seeded"):
+    if archive.needs_seeds():
         if not quiet:
             click.echo(
                 f"Empty archive: importing the sample articles in {settings.seeds_dir} …", err=True

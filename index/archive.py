@@ -276,9 +276,13 @@ class Archive:
             report += self.add_drafts(result.drafts, progress=progress)
         return report
 
+    def needs_seeds(self) -> bool:
+        """Whether the archive is new and empty, so `seed` would import the samples."""
+        return not self.store.get_meta("seeded") and not self.store.counts()[0]
+
     def seed(self) -> ImportReport | None:
         """Import the bundled sample articles into a new, empty archive (once)."""
-        if self.store.get_meta("seeded") or self.store.counts()[0]:
+        if not self.needs_seeds():
             return None
         report = self.import_paths([self.settings.seeds_dir])
         self.store.set_meta("seeded", "1")
