@@ -38,8 +38,8 @@ from transformers import AutoTokenizer
 
 from bench import corpus_drafts, disk_bytes, emit, percentile, questions, settings_for
 from index.archive import Archive
-from index.chunking import SEPARATORS
-from index.embedder import bundled_model_path
+from index.embed.sbert import bundled_model_path
+from index.ingest.chunking import SEPARATORS
 
 
 def embeddings() -> HuggingFaceEmbeddings:

@@ -16,10 +16,10 @@ from bot import render
 from bot.context import Command, Context, is_admin
 from bot.handlers import reply, typing
 from index.errors import ArchiveError
-from index.extract import SUFFIXES
-from index.fetch import Fetcher
+from index.ingest.extract import SUFFIXES
 from index.records import ImportReport, Source
-from index.sources import MAX_UPLOAD_BYTES, SourceResult, Sources, safe_name
+from index.sources.fetch import Fetcher
+from index.sources.sources import MAX_UPLOAD_BYTES, SourceResult, Sources, safe_name
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from telegram.ext import (
 from bot import render
 from bot.context import Command, Context, is_admin
 from index.errors import ArchiveError
-from index.followup import rewrite_followup
+from index.search.followup import rewrite_followup
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from tqdm import tqdm
 
 from index.archive import Archive
 from index.errors import ArchiveError
-from index.evaluate import Outcome, Scores, load_cases, run_cases, score
-from index.retrieve import Timings
+from index.ingest.urls import canonical_url
+from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
+from index.search.retrieve import Timings
 from index.settings import Settings
-from index.urls import canonical_url
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 

@@ -21,7 +21,7 @@ from cli.render import answer_json, answer_text
 from cli.sources import sources
 from index.archive import Archive
 from index.errors import ArchiveError
-from index.followup import rewrite_followup
+from index.search.followup import rewrite_followup
 from index.settings import Settings, settings_problem
 
 

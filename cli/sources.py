@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from index.errors import ArchiveError
-from index.fetch import Fetcher
 from index.records import ImportReport, Source
 from index.settings import Settings
-from index.sources import SourceResult, Sources
+from index.sources.fetch import Fetcher
+from index.sources.sources import SourceResult, Sources
 
 SHOWN_FAILURES = 10
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import chunk_text, embedding_text
-from index.embedding import TextEmbedder, open_embedder
+from index.embed.factory import TextEmbedder, open_embedder
 from index.errors import IndexUnreadable, ModelMismatch, WriterBusy
-from index.ingest import content_hash, read_paths
+from index.ingest.chunking import chunk_text, embedding_text
+from index.ingest.files import content_hash, read_paths
+from index.ingest.urls import canonical_url
 from index.records import Answer, ArticleDraft, ImportReport
-from index.retrieve import Retriever
+from index.search.retrieve import Retriever
 from index.settings import Settings
-from index.store import Store
-from index.urls import canonical_url
-from index.vectors import VectorIndex, delta_path, file_stamp
+from index.storage.store import Store
+from index.storage.vectors import VectorIndex, delta_path, file_stamp
 
 log = logging.getLogger(__name__)
 

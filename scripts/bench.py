@@ -32,13 +32,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 
 from index.archive import FLUSH_PASSAGES, Archive
-from index.chunking import chunk_text, embedding_text
-from index.embedding import TextEmbedder, open_embedder
-from index.ingest import content_hash, read_file
+from index.embed.factory import TextEmbedder, open_embedder
+from index.ingest.chunking import chunk_text, embedding_text
+from index.ingest.files import content_hash, read_file
 from index.records import ArticleDraft, ChunkDraft
 from index.settings import Settings
-from index.store import Store
-from index.vectors import VectorIndex
+from index.storage.store import Store
+from index.storage.vectors import VectorIndex
 
 CORPUS = Path("/work/shared/bench/realtimeqa")
 NOISE_COS = 0.8

@@ -32,11 +32,11 @@ from stories import BATCHES, PER_BATCH, FeedServer, story, write_batches  # noqa
 from test_crash import contents  # noqa: E402
 
 from index.archive import Archive  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
-from index.fetch import Fetcher  # noqa: E402
+from index.embed.sbert import Embedder  # noqa: E402
 from index.settings import Settings  # noqa: E402
-from index.sources import Sources  # noqa: E402
-from index.store import Store  # noqa: E402
+from index.sources.fetch import Fetcher  # noqa: E402
+from index.sources.sources import Sources  # noqa: E402
+from index.storage.store import Store  # noqa: E402
 
 
 class Run:

@@ -21,9 +21,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from cli.evaluate import first_ids_by_url, import_articles
 from index.archive import Archive
-from index.evaluate import Outcome, load_cases, mean_timings, score
-from index.fusion import article_ranking
-from index.retrieve import Candidates, Retriever
+from index.search.evaluate import Outcome, load_cases, mean_timings, score
+from index.search.fusion import article_ranking
+from index.search.retrieve import Candidates, Retriever
 from index.settings import Settings
 
 ROWS = (

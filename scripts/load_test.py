@@ -22,7 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from test_load import crowd  # noqa: E402
 
-from index.embedder import Embedder  # noqa: E402
+from index.embed.sbert import Embedder  # noqa: E402
 
 
 def main() -> None:

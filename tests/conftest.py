@@ -18,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from index.archive import Archive
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.settings import Settings
 
 DATA = Path(__file__).parent / "data"

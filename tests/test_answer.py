@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.answer import shortlist_sentences, split_sentences
+from index.search.answer import shortlist_sentences, split_sentences
 
 
 def test_headings_and_fragments_are_not_sentences() -> None:

@@ -15,9 +15,9 @@ import pytest
 from conftest import DATA, SEED_QUESTION, SEED_TITLE, cli_env
 
 from index.archive import Archive
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.errors import ModelMismatch
-from index.retrieve import EmptyQuestion
+from index.search.retrieve import EmptyQuestion
 from index.settings import Settings
 
 

@@ -20,7 +20,7 @@ from telegram.ext import CommandHandler
 from bot.app import HANDLER_MODULES, build_application, run
 from bot.context import Command, Context, is_admin
 from index.archive import Archive
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.records import ArticleDraft
 from index.settings import Settings
 

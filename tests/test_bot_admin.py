@@ -15,7 +15,7 @@ from web_server import FERRY, FROST, HELMETS, HONEY, TRAINS, WebServer, pdf_byte
 
 from bot.app import build_application
 from index.archive import Archive
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.settings import Settings
 
 ADMIN_ID = 4242

@@ -12,11 +12,11 @@ from prefork import Prefork
 
 from index.archive import Archive
 from index.check import check, repair
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.errors import WriterBusy
 from index.records import ArticleDraft, ChunkDraft
 from index.settings import Settings
-from index.vectors import VectorIndex
+from index.storage.vectors import VectorIndex
 
 
 def test_a_fresh_archive_is_ok(archive: Archive) -> None:

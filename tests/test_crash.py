@@ -20,11 +20,11 @@ from prefork import Prefork
 from stories import BATCHES, FeedServer, Story, write_batches
 
 from index.archive import Archive
-from index.embedder import Embedder
-from index.fetch import Fetcher
+from index.embed.sbert import Embedder
 from index.settings import Settings
-from index.sources import Sources
-from index.store import Store
+from index.sources.fetch import Fetcher
+from index.sources.sources import Sources
+from index.storage.store import Store
 
 IMPORT_KILLS_PER_BATCH = 3
 

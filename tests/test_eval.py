@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import cli_env
 
 from cli.main import main
-from index.evaluate import (
+from index.search.evaluate import (
     Case,
     EvalDataError,
     Outcome,

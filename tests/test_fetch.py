@@ -11,8 +11,8 @@ import pytest
 from web_server import WebServer, web_settings
 
 from index.errors import BlockedURL, FetchError
-from index.fetch import Fetcher, check_url, is_public
-from index.urls import canonical_url
+from index.ingest.urls import canonical_url
+from index.sources.fetch import Fetcher, check_url, is_public
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ from web_server import WebServer, web_settings
 
 from index.archive import Archive
 from index.check import check
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.errors import BlockedURL, FetchError
-from index.fetch import Fetcher
 from index.settings import Settings
-from index.sources import MAX_ITEMS, Sources
+from index.sources.fetch import Fetcher
+from index.sources.sources import MAX_ITEMS, Sources
 
 # the CLI
 

@@ -17,7 +17,7 @@ from test_bot_admin import AdminTelegram
 from bot.app import build_application
 from index.archive import Archive
 from index.check import check
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.settings import Settings
 
 ADMIN_ID = 777

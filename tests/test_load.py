@@ -19,7 +19,7 @@ from stories import story
 from bot.app import build_application
 from bot.handlers import APOLOGY
 from index.archive import Archive
-from index.embedding import TextEmbedder
+from index.embed.factory import TextEmbedder
 from index.records import ArticleDraft
 from index.settings import Settings
 

@@ -9,11 +9,11 @@ import pytest
 from conftest import DATA, SEED_QUESTION, SEED_TITLE
 
 from index.archive import Archive
-from index.chunking import chunk_text
-from index.embedder import Embedder
-from index.embedding import Remembering, open_embedder
+from index.embed.factory import Remembering, open_embedder
+from index.embed.onnx import OnnxEmbedder
+from index.embed.sbert import Embedder
 from index.errors import ModelMismatch
-from index.onnx_embedder import OnnxEmbedder
+from index.ingest.chunking import chunk_text
 from index.settings import Settings
 
 SENTENCES = [

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from conftest import SEED_QUESTION, cli_env
 
-import index.store
+import index.storage.migrations
 from index.archive import Archive
-from index.dates import DateRange, time_range
-from index.embedder import Embedder, bundled_model_path, prefixes_for
-from index.followup import rewrite_followup
-from index.keyword import match_expression, query_terms, telling_terms
+from index.embed.sbert import Embedder, bundled_model_path, prefixes_for
 from index.records import ArticleDraft
-from index.retrieve import Retriever
+from index.search.dates import DateRange, time_range
+from index.search.followup import rewrite_followup
+from index.search.keyword import match_expression, query_terms, telling_terms
+from index.search.retrieve import Retriever
 from index.settings import Settings
 
 NOW = date(2025, 6, 5)  # a Thursday
@@ -126,7 +126,7 @@ def test_an_older_archive_gets_its_keyword_index_on_open(
 ) -> None:
     # Build an archive with the first schema only, as an older newsbot would have left it.
     with monkeypatch.context() as patch:
-        patch.setattr(index.store, "MIGRATIONS", index.store.MIGRATIONS[:1])
+        patch.setattr(index.storage.store, "MIGRATIONS", index.storage.migrations.MIGRATIONS[:1])
         old = Archive(settings, embedder=embedder)
         old.add_drafts(STORIES[:1])
         assert old.store.schema_version == 1
@@ -134,7 +134,7 @@ def test_an_older_archive_gets_its_keyword_index_on_open(
 
     reopened = Archive(settings, embedder=embedder)
 
-    assert reopened.store.schema_version == len(index.store.MIGRATIONS)
+    assert reopened.store.schema_version == len(index.storage.migrations.MIGRATIONS)
     assert len(reopened.store.keyword_search(match_expression(["zorvath"]), 5)) == 1
     reopened.close()
 

@@ -29,7 +29,7 @@ from web_server import (
 
 from cli.main import main
 from index.archive import Archive
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.errors import (
     ArchiveError,
     DuplicateSource,
@@ -38,10 +38,10 @@ from index.errors import (
     ModelUnavailable,
     UnknownSource,
 )
-from index.feeds import html_text, is_feed, parse_feed
-from index.fetch import Fetcher
-from index.neardup import NearDuplicates
-from index.sources import SourceResult, Sources
+from index.sources.feeds import html_text, is_feed, parse_feed
+from index.sources.fetch import Fetcher
+from index.sources.neardup import NearDuplicates
+from index.sources.sources import SourceResult, Sources
 
 # Each broken case with what the person who added it is told.
 BROKEN = {

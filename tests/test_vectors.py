@@ -9,9 +9,9 @@ import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
 
 from index.archive import Archive
-from index.embedder import Embedder
+from index.embed.sbert import Embedder
 from index.settings import Settings
-from index.vectors import FLAT_LIMIT, VectorIndex, delta_path, wanted_kind
+from index.storage.vectors import FLAT_LIMIT, VectorIndex, delta_path, wanted_kind
 
 
 def clustered(count: int, seed: int = 0, dim: int = 64) -> np.ndarray:

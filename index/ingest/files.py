@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import ImportFailed
-from index.extract import SUFFIXES, parse_document
+from index.ingest.extract import SUFFIXES, parse_document
 from index.records import ArticleDraft
 
 MAX_FILE_BYTES = 200_000_000

@@ -15,7 +15,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.vector_files import (
+from index.storage.vector_files import (
     Delta,
     Stamp,
     delta_path,

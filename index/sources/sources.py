@@ -11,12 +11,12 @@ from pathlib import PureWindowsPath
 
 from index.archive import Archive
 from index.errors import ArchiveError, DuplicateSource, FetchError, ImportFailed, UnknownSource
-from index.extract import parse_document
-from index.feeds import WebDocument, read_web
-from index.fetch import Fetcher
-from index.neardup import NearDuplicates
+from index.ingest.extract import parse_document
+from index.ingest.urls import canonical_url
 from index.records import ArticleDraft, ImportReport, Source
-from index.urls import canonical_url
+from index.sources.feeds import WebDocument, read_web
+from index.sources.fetch import Fetcher
+from index.sources.neardup import NearDuplicates
 
 log = logging.getLogger(__name__)
 

@@ -138,7 +138,7 @@ def open_embedder(settings: Settings) -> TextEmbedder:
     """The embedder EMBEDDING_BACKEND names; nothing is loaded until first use."""
     inner: TextEmbedder
     if settings.embedding_backend == "onnx":
-        from index.onnx_embedder import OnnxEmbedder
+        from index.embed.onnx import OnnxEmbedder
 
         inner = OnnxEmbedder(
             settings.embedding_model,
@@ -146,7 +146,7 @@ def open_embedder(settings: Settings) -> TextEmbedder:
             cache_dir=settings.data_dir / "models",
         )
     else:
-        from index.embedder import Embedder
+        from index.embed.sbert import Embedder
 
         inner = Embedder(settings.embedding_model, settings.embedding_batch_size)
     return Remembering(inner)

@@ -11,7 +11,7 @@ from typing import Any
 import feedparser
 
 from index.errors import FetchError, ImportFailed
-from index.extract import decode, parse_date, parse_document, parse_html
+from index.ingest.extract import decode, parse_date, parse_document, parse_html
 from index.records import ArticleDraft
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})

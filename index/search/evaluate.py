@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from index.errors import ArchiveError
-from index.fusion import article_ranking
-from index.retrieve import Retriever, Timings
+from index.search.fusion import article_ranking
+from index.search.retrieve import Retriever, Timings
 
 
 class EvalDataError(ArchiveError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import BUNDLED, bundled_model_path, prefixes_for
+from index.embed.sbert import BUNDLED, bundled_model_path, prefixes_for
 from index.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)

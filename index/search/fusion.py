@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from index.dates import DateRange
 from index.records import Hit
+from index.search.dates import DateRange
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.keyword import STOPWORDS
 from index.records import Answer, Citation, Hit
+from index.search.keyword import STOPWORDS
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
 _WORD = re.compile(r"\w+", re.UNICODE)

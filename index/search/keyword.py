@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from index.store import Store
+from index.storage.store import Store
 
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 8

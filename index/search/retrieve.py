@@ -8,22 +8,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 
-from index.answer import (
+from index.embed.factory import TextEmbedder
+from index.errors import ArchiveError
+from index.records import Answer, Hit
+from index.search.answer import (
     compose_answer,
     select_hits,
     shortlist_sentences,
     split_sentences,
     trim,
 )
-from index.dates import time_range
-from index.embedding import TextEmbedder
-from index.errors import ArchiveError
-from index.fusion import Tuning, date_bonus, fuse, scaled, title_bonus
-from index.keyword import keyword_search, query_terms
-from index.records import Answer, Hit
+from index.search.dates import time_range
+from index.search.fusion import Tuning, date_bonus, fuse, scaled, title_bonus
+from index.search.keyword import keyword_search, query_terms
 from index.settings import Settings
-from index.store import Store
-from index.vectors import VectorIndex
+from index.storage.store import Store
+from index.storage.vectors import VectorIndex
 
 DEPTH = 100  # candidates each retriever hands to the fusion
 KEYWORD_FLOOR = 0.5  # a passage only BM25 found is cited if it scores this share of the best

@@ -1,0 +1,1 @@
+"""Embedding: the `TextEmbedder` protocol and its factory, one module per backend."""

@@ -1,0 +1,1 @@
+"""Ingest: reading files, parsing documents, canonical URLs and chunking (pure, no storage)."""

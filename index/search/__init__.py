@@ -1,0 +1,1 @@
+"""Search: dense and keyword candidates, fusion, dates, follow-ups, the cited answer, evaluation."""

@@ -1,0 +1,1 @@
+"""Sources: the one HTTP client, feeds and pages, near-duplicates, adding and refreshing."""

@@ -1,0 +1,1 @@
+"""Storage: SQLite (the store and its migrations) and the FAISS vector index."""
