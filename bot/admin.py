@@ -17,6 +17,7 @@ from bot.context import Command, Context, is_admin
 from bot.handlers import reply, typing
 from index.errors import ArchiveError
 from index.ingest.extract import SUFFIXES
+from index.ingest.urls import is_web_url
 from index.records import ImportReport, Source
 from index.sources.fetch import Fetcher
 from index.sources.sources import MAX_UPLOAD_BYTES, SourceResult, Sources, safe_name
@@ -60,10 +61,10 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
 
 def source_html(source: Source) -> str:
     """'#id kind · N articles · fetched …', the linked title, and the last error if any."""
-    fetched = (source.last_fetch_at or "never").replace("T", " ").replace("+00:00", " UTC")
+    fetched = f"{source.last_fetch_at:%Y-%m-%d %H:%M:%S %Z}" if source.last_fetch_at else "never"
     head = f"<b>#{source.id}</b> {source.kind} · {source.articles} articles · fetched {fetched}"
     title = render.text(source.title or source.url)
-    web = source.url.startswith(("http://", "https://"))
+    web = is_web_url(source.url)
     lines = [head, f"{title}\n{render.text(source.url)}" if web else f"{title} (uploaded file)"]
     if source.last_error:
         lines.append(f"⚠️ last error: {render.text(source.last_error)}")
@@ -73,8 +74,9 @@ def source_html(source: Source) -> str:
 def report_html(report: ImportReport) -> str:
     """What an import did, with the first few failures and their reasons."""
     lines = [render.text(report.summary())]
-    for where, why in report.failures[:SHOWN_FAILURES]:
-        lines.append(f"• {render.text(render.shorten(where, 80))}: {render.text(why)}")
+    for failure in report.failures[:SHOWN_FAILURES]:
+        where = render.text(render.shorten(failure.where, 80))
+        lines.append(f"• {where}: {render.text(failure.why)}")
     if len(report.failures) > SHOWN_FAILURES:
         lines.append(f"… and {len(report.failures) - SHOWN_FAILURES} more failures.")
     return "\n".join(lines)
@@ -97,7 +99,7 @@ def sources_keyboard(sources: list[Source]) -> InlineKeyboardMarkup | None:
     rows = []
     for source in sources:
         row = [InlineKeyboardButton(f"🗑 #{source.id}", callback_data=f"src:ask:{source.id}")]
-        if source.url.startswith("http"):
+        if is_web_url(source.url):
             refresh = f"src:refresh:{source.id}"
             row.insert(0, InlineKeyboardButton(f"🔄 #{source.id}", callback_data=refresh))
         rows.append(row)

@@ -17,9 +17,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot import admin, handlers
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
-from index.archive import Archive
+from index import Archive, Settings
 from index.errors import ArchiveError
-from index.settings import Settings, settings_problem
+from index.settings import settings_problem
 
 log = logging.getLogger(__name__)
 
@@ -139,16 +139,6 @@ async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -
             log.warning("Admin %s: could not set the command menu: %s", admin_id, error)
 
 
-def open_archive(settings: Settings) -> Archive:
-    """Open the archive; an empty one gets the bundled seeds first."""
-    archive = Archive(settings)
-    report = archive.seed()
-    if report:
-        log.info("Empty archive: imported the sample articles: %s", report.summary())
-    archive.sync()
-    return archive
-
-
 def configure_logging(level: str) -> None:
     """Log to stderr at `level`, with the HTTP client's request log silenced."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -171,7 +161,7 @@ def main() -> int:
         return 1
     protect_token(settings.telegram_bot_token.get_secret_value(), *logging.getLogger().handlers)
     try:
-        archive = open_archive(settings)
+        archive = Archive.open(settings)
     except ArchiveError as error:
         print(error, file=sys.stderr)
         return 1

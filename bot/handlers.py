@@ -203,7 +203,7 @@ async def answer(
     k = data.settings.top_k
     async with typing(message.chat):
         try:
-            result = await asyncio.to_thread(data.archive.ask, question, k, offset)
+            result = await asyncio.to_thread(data.archive.ask, question, k=k, offset=offset)
         except ArchiveError as error:
             await reply(message, html.escape(str(error)))
             return False
@@ -273,12 +273,12 @@ async def button(update: Update, context: Context) -> None:
     kind, number = parsed
     message = query.message if isinstance(query.message, Message) else None
     if kind == "passage" and message is not None:
-        found = await asyncio.to_thread(context.bot_data.archive.store.hits, [number])
-        if number not in found:
+        passage = await asyncio.to_thread(context.bot_data.archive.passage, number)
+        if passage is None:
             await query.answer("That passage is no longer in the archive.", show_alert=True)
             return
         await query.answer()
-        await reply(message, render.passage_html(*found[number]))
+        await reply(message, render.passage_html(passage))
         return
     asked = message.reply_to_message if message else None
     if asked is None or not asked.text:

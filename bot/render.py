@@ -7,7 +7,8 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from index.records import Answer, Article, Chunk, Citation
+from index.ingest.urls import is_web_url
+from index.records import Answer, Citation, Hit
 
 MESSAGE_LIMIT = 4096
 CALLBACK_LIMIT = 64
@@ -31,7 +32,7 @@ def shorten(value: str, limit: int = ECHO_CHARS) -> str:
 
 def link(title: str, url: str | None) -> str:
     """The title linked to its article; plain bold when there is no web address."""
-    if url and url.lower().startswith(("http://", "https://")):
+    if url and is_web_url(url):
         return f'<a href="{escape(url, quote=True)}">{text(title)}</a>'
     return f"<b>{text(title)}</b>"
 
@@ -69,11 +70,11 @@ def answer_html(answer: Answer, offset: int = 0) -> str:
     return "\n\n".join(paragraphs)
 
 
-def passage_html(chunk: Chunk, article: Article) -> str:
+def passage_html(passage: Hit) -> str:
     """A citation's whole passage under its linked title, source and date."""
-    head = link(article.title, article.url)
-    where = byline(article.source, article.published)
-    return "\n".join(part for part in (head, where) if part) + "\n\n" + text(chunk.text)
+    head = link(passage.article.title, passage.article.url)
+    where = byline(passage.article.source, passage.article.published)
+    return "\n".join(part for part in (head, where) if part) + "\n\n" + text(passage.chunk.text)
 
 
 # buttons: the callback data carries everything a button needs, so it outlives a restart

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from datetime import date
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ from index.archive import Archive
 from index.errors import ArchiveError
 from index.ingest.urls import canonical_url
 from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
-from index.search.retrieve import Timings
+from index.search.retrieve import Ranking, Timings
 from index.settings import Settings
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -40,8 +41,8 @@ def import_articles(archive: Archive, articles: Path) -> None:
         report = archive.import_paths([articles], progress=bar.update)
     if report.added:
         click.echo(f"Imported: {report.summary()}", err=True)
-    for name, reason in report.failures:
-        click.echo(f"failed: {name}: {reason}", err=True)
+    for failure in report.failures:
+        click.echo(f"failed: {failure.where}: {failure.why}", err=True)
 
 
 def describe(settings: Settings) -> str:
@@ -110,13 +111,15 @@ def evaluate(
         cases = [replace(c, gold=frozenset(alias.get(g, g) for g in c.gold)) for c in cases]
 
         def article_key(ids: Sequence[int]) -> dict[int, str]:
-            keys = archive.store.article_keys(ids)
             return {
-                i: external or by_url.get(url or "", f"article:{i}")
-                for i, (external, url) in keys.items()
+                i: key.external_id or by_url.get(key.url or "", f"article:{i}")
+                for i, key in archive.article_keys(ids).items()
             }
 
-        outcomes, timings = run_cases(archive.retriever, cases, article_key, k)
+        def rank(question: str, now: date) -> Ranking:
+            return archive.rank(question, now=now, floor=False)
+
+        outcomes, timings = run_cases(rank, cases, article_key, k)
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error
     scores = score(outcomes)

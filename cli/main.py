@@ -19,10 +19,10 @@ from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
-from index.archive import Archive
+from index import Archive, Settings
 from index.errors import ArchiveError
 from index.search.followup import rewrite_followup
-from index.settings import Settings, settings_problem
+from index.settings import settings_problem
 
 
 def configure_logging(level: str) -> None:
@@ -32,20 +32,9 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def open_archive(settings: Settings, *, check_model: bool = True, quiet: bool = False) -> Archive:
-    """Open the archive, import the bundled seeds into an empty one, and catch up vectors."""
-    archive = Archive(settings, check_model=check_model)
-    if archive.needs_seeds():
-        if not quiet:
-            click.echo(
-                f"Empty archive: importing the sample articles in {settings.seeds_dir} …", err=True
-            )
-        report = archive.seed()
-        if report and not quiet:
-            click.echo(f"Seeds: {report.summary()}", err=True)
-    if check_model:
-        archive.sync()
-    return archive
+def to_stderr(message: str) -> None:
+    """Tell the user something on stderr, away from the answer on stdout."""
+    click.echo(message, err=True)
 
 
 @contextmanager
@@ -79,7 +68,7 @@ def main(ctx: click.Context) -> None:
 def ask(settings: Settings, question: tuple[str, ...], as_json: bool, k: int | None) -> None:
     """Answer QUESTION from the archive, with numbered citations."""
     with archive_errors():
-        archive = open_archive(settings)
+        archive = Archive.open(settings, announce=to_stderr)
         answer = archive.ask(" ".join(question), k=k)
     click.echo(answer_json(answer) if as_json else answer_text(answer))
 
@@ -89,7 +78,7 @@ def ask(settings: Settings, question: tuple[str, ...], as_json: bool, k: int | N
 def chat(settings: Settings) -> None:
     """A conversation in the terminal; an empty line or Ctrl-D ends it."""
     with archive_errors():
-        archive = open_archive(settings)
+        archive = Archive.open(settings, announce=to_stderr)
     click.echo("Ask about the news archive. An empty line or Ctrl-D ends the chat.")
     previous: str | None = None
     while True:
@@ -116,11 +105,11 @@ def chat(settings: Settings) -> None:
 def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Import articles from files and folders (.txt, .md, .html, .json, .jsonl)."""
     with archive_errors():
-        archive = open_archive(settings, quiet=True)
+        archive = Archive.open(settings)
         with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
             report = archive.import_paths(paths, progress=bar.update)
-    for name, reason in report.failures:
-        click.echo(f"failed: {name}: {reason}", err=True)
+    for failure in report.failures:
+        click.echo(f"failed: {failure.where}: {failure.why}", err=True)
     if report.added == 0 and report.duplicates:
         click.echo(f"Nothing new: {report.duplicates} article(s) already in the archive.")
     else:
@@ -142,8 +131,8 @@ index.add_command(check_command)
 def rebuild(settings: Settings) -> None:
     """Re-embed every passage into a new index and swap it in when whole."""
     with archive_errors():
-        archive = open_archive(settings, check_model=False, quiet=True)
-        total = archive.store.counts()[1]
+        archive = Archive.open(settings, check_model=False)
+        total = archive.counts().chunks
         with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
             count = archive.rebuild(progress=bar.update)
     click.echo(f"Rebuilt the index: {count} passages with {archive.embedder.name}.")

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 
+from index import Archive
 from index.errors import ArchiveError
+from index.ingest.urls import is_web_url
 from index.records import ImportReport, Source
 from index.settings import Settings
 from index.sources.fetch import Fetcher
@@ -23,10 +25,8 @@ SHOWN_FAILURES = 10
 @contextmanager
 def opened(settings: Settings) -> Iterator[Sources]:
     """The archive's sources with a fetcher; known errors become a message and exit status 1."""
-    from cli.main import open_archive  # cli.main registers this module, so import it late
-
     try:
-        archive = open_archive(settings, quiet=True)
+        archive = Archive.open(settings)
         fetcher = Fetcher(settings)
         try:
             yield Sources(archive, fetcher)
@@ -37,9 +37,14 @@ def opened(settings: Settings) -> Iterator[Sources]:
         raise click.ClickException(str(error)) from error
 
 
+def source_json(source: Source) -> str:
+    """The source as one JSON object, times in ISO 8601."""
+    return json.dumps(asdict(source), default=lambda value: value.isoformat())
+
+
 def source_line(source: Source) -> str:
     """'#id kind  N articles  fetched …  url', then the title and last error."""
-    fetched = source.last_fetch_at or "never"
+    fetched = source.last_fetch_at.isoformat() if source.last_fetch_at else "never"
     lines = [
         f"#{source.id} {source.kind:<5} {source.articles:>5} articles  {fetched}  {source.url}"
     ]
@@ -52,8 +57,8 @@ def source_line(source: Source) -> str:
 
 def echo_failures(report: ImportReport) -> None:
     """The first few per-item failures, on stderr."""
-    for where, why in report.failures[:SHOWN_FAILURES]:
-        click.echo(f"failed: {where}: {why}", err=True)
+    for failure in report.failures[:SHOWN_FAILURES]:
+        click.echo(f"failed: {failure.where}: {failure.why}", err=True)
     if len(report.failures) > SHOWN_FAILURES:
         click.echo(f"… and {len(report.failures) - SHOWN_FAILURES} more failures.", err=True)
 
@@ -76,7 +81,7 @@ def add(settings: Settings, url: str) -> None:
     """Add a feed, page or document URL (or a local file) and import what it holds."""
     path = Path(url)
     with opened(settings) as book:
-        if not url.lower().startswith(("http://", "https://")) and path.is_file():
+        if not is_web_url(url) and path.is_file():
             result = book.add_file(path.name, path.read_bytes())
         else:
             result = book.add(url)
@@ -92,7 +97,7 @@ def list_(settings: Settings, as_json: bool) -> None:
     with opened(settings) as book:
         found = book.list_sources()
     for source in found:
-        click.echo(json.dumps(asdict(source)) if as_json else source_line(source))
+        click.echo(source_json(source) if as_json else source_line(source))
     if not found and not as_json:
         click.echo("No sources yet. Add one with `newsbot sources add URL`.")
 

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 from index.embed.factory import TextEmbedder, open_embedder
-from index.errors import IndexUnreadable, ModelMismatch, WriterBusy
+from index.errors import ModelMismatch, WriterBusy
 from index.ingest.chunking import chunk_text, embedding_text
 from index.ingest.files import content_hash, read_paths
-from index.ingest.urls import canonical_url
-from index.records import Answer, ArticleDraft, ImportReport
-from index.search.retrieve import Retriever
+from index.ingest.text import valid_draft
+from index.ingest.urls import canonical_url, is_web_url
+from index.records import (
+    Answer,
+    ArticleDraft,
+    ArticleKey,
+    Counts,
+    Failure,
+    Hit,
+    ImportReport,
+    Stats,
+)
+from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
 from index.storage.store import Store
-from index.storage.vectors import VectorIndex, delta_path, file_stamp
+from index.storage.vector_files import write_lock
+from index.storage.vectors import VectorIndex, delta_path, file_stamp, load_vectors
 
 log = logging.getLogger(__name__)
 
@@ -31,43 +41,9 @@ FLUSH_PASSAGES = 256
 SAVE_EVERY_PASSAGES = 4096
 
 
-@dataclass(frozen=True)
-class Stats:
-    """How big the archive is and how it is indexed."""
-
-    articles: int
-    chunks: int
-    vectors: int
-    model: str
-    dim: int | None
-    index_type: str
-    bytes_on_disk: int
-
-
 def model_fingerprint(name: str) -> str:
     """A short stable tag for a model, used in the vector file's name."""
     return hashlib.sha256(name.encode()).hexdigest()[:12]
-
-
-def _is_web_url(url: str) -> bool:
-    """Only http(s) links are kept: a javascript: or file: link must never reach a reader."""
-    return url.strip().lower().startswith(("http://", "https://"))
-
-
-def _valid_text(draft: ArticleDraft) -> ArticleDraft:
-    """The draft without lone surrogates (a JSON "\\ud800"): SQLite and the model refuse them."""
-
-    def valid(value: str | None) -> str | None:
-        return None if value is None else value.encode("utf-8", "replace").decode("utf-8")
-
-    return replace(
-        draft,
-        title=valid(draft.title) or "",
-        text=valid(draft.text) or "",
-        url=valid(draft.url),
-        source=valid(draft.source),
-        external_id=valid(draft.external_id),
-    )
 
 
 class Archive:
@@ -96,8 +72,32 @@ class Archive:
         self._vectors_stamp: tuple[int, ...] | None = None
         self.retriever = Retriever(settings, self.store, self.vectors, self.embedder)
 
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        embedder: TextEmbedder | None = None,
+        check_model: bool = True,
+        announce: Callable[[str], None] = log.info,
+    ) -> Archive:
+        """Open the archive, seed a new empty one with the samples, and catch up its vectors.
+
+        Without `check_model` (to rebuild for another model) nothing is embedded on opening.
+        """
+        archive = cls(settings, embedder, check_model=check_model)
+        if archive.needs_seeds():
+            announce(f"Empty archive: importing the sample articles in {settings.seeds_dir} …")
+            report = archive.seed()
+            if report:
+                announce(f"Seeds: {report.summary()}")
+        if check_model:
+            archive.sync()
+        return archive
+
     def close(self) -> None:
-        """Release the database."""
+        """Stop the retriever's threads and release the database."""
+        self.retriever.close()
         self.store.close()
 
     # vectors on disk
@@ -117,23 +117,9 @@ class Archive:
             if stamp is None:
                 self._vectors = VectorIndex.empty(self.embedder.dim)
             else:
-                self._vectors = self._load(self.vector_path(), self._vectors)
+                self._vectors = load_vectors(self.vector_path(), self._vectors)
             self._vectors_stamp = stamp
         return self._vectors
-
-    @staticmethod
-    def _load(path: Path, previous: VectorIndex | None = None) -> VectorIndex:
-        for _ in range(5):
-            try:
-                return VectorIndex.load(path, previous)
-            except FileNotFoundError:
-                continue  # a writer swapped the index and its delta while we read them
-            except (RuntimeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
-                raise IndexUnreadable(
-                    f"The vector index {path.name} is damaged (FAISS cannot read it). "
-                    "Run `newsbot index check --repair` to rebuild it from the articles."
-                ) from error
-        return VectorIndex.load(path, previous)
 
     def _save(self, vectors: VectorIndex) -> None:
         if vectors.fit(self.settings.index_type):
@@ -141,21 +127,9 @@ class Archive:
         vectors.save(self.vector_path())
         self._vectors, self._vectors_stamp = vectors, self._stamp()
 
-    @contextmanager
-    def write_lock(self, wait: bool = True) -> Iterator[None]:
+    def write_lock(self, wait: bool = True) -> AbstractContextManager[None]:
         """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it."""
-        with open(self.data_dir / "write.lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as error:
-                raise WriterBusy(
-                    "Another import, refresh or rebuild is writing to the archive; "
-                    "try again when it has finished."
-                ) from error
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        return write_lock(self.data_dir / "write.lock", wait)
 
     def temp_files(self) -> list[Path]:
         """Half-written index files; with the write lock held, left by a killed writer."""
@@ -228,15 +202,15 @@ class Archive:
     ) -> ImportReport:
         """Store new articles, embed only their passages, and save the index."""
         added = duplicates = chunks = 0
-        failures: list[tuple[str, str]] = []
+        failures: list[Failure] = []
         with self._writing() as vectors:
             pending: list[tuple[int, str]] = []
             unsaved = 0
             for raw in drafts:
                 if progress:
                     progress(1)
-                draft = _valid_text(raw)
-                url = canonical_url(draft.url) if draft.url and _is_web_url(draft.url) else None
+                draft = valid_draft(raw)
+                url = canonical_url(draft.url) if draft.url and is_web_url(draft.url) else None
                 digest = content_hash(draft.text)
                 if self.store.has_article(url, digest):
                     duplicates += 1
@@ -248,7 +222,7 @@ class Archive:
                     self.settings.chunk_overlap,
                 )
                 if not pieces:
-                    failures.append((draft.title or "untitled", "no text to index"))
+                    failures.append(Failure(draft.title or "untitled", "no text to index"))
                     continue
                 article, stored = self.store.add_article(
                     replace(draft, url=url), digest, pieces, source_id
@@ -278,7 +252,7 @@ class Archive:
 
     def needs_seeds(self) -> bool:
         """Whether the archive is new and empty, so `seed` would import the samples."""
-        return not self.store.get_meta("seeded") and not self.store.counts()[0]
+        return not self.store.get_meta("seeded") and not self.store.counts().articles
 
     def seed(self) -> ImportReport | None:
         """Import the bundled sample articles into a new, empty archive (once)."""
@@ -296,9 +270,34 @@ class Archive:
 
     # answers
 
-    def ask(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
-        """An answer built from the archive's own sentences, with numbered citations."""
-        return self.retriever.ask(question, k, offset)
+    def ask(
+        self, question: str, *, k: int | None = None, offset: int = 0, now: date | None = None
+    ) -> Answer:
+        """An answer built from the archive's own sentences, with numbered citations.
+
+        `offset` skips the first results ("More ▸"); `now` is the day the question is asked.
+        """
+        return self.retriever.ask(question, k, offset, now)
+
+    def rank(self, question: str, *, now: date | None = None, floor: bool = True) -> Ranking:
+        """The passages an answer would draw on, best first, with stage timings (evaluation)."""
+        return self.retriever.rank(question, now, floor=floor)
+
+    def passage(self, chunk_id: int) -> Hit | None:
+        """A stored passage with its article (score 0), or None when it is gone."""
+        return self.store.hits([chunk_id]).get(chunk_id)
+
+    def passages(self) -> dict[int, Hit]:
+        """Every stored passage with its article (score 0), by chunk id."""
+        return self.store.hits(self.store.chunk_ids().tolist())
+
+    def counts(self) -> Counts:
+        """How many articles and passages the archive holds."""
+        return self.store.counts()
+
+    def article_keys(self, article_ids: Sequence[int]) -> dict[int, ArticleKey]:
+        """The id an article was imported with and its URL, by article id."""
+        return self.store.article_keys(article_ids)
 
     # whole-index work
 
@@ -325,7 +324,7 @@ class Archive:
 
     def stats(self) -> Stats:
         """Counts, model and size on disk."""
-        articles, chunks = self.store.counts()
+        counts = self.store.counts()
         path = self.vector_path()
         vectors = self.vectors() if path.exists() else None
         size = sum(
@@ -335,8 +334,8 @@ class Archive:
         )
         dim = self.store.get_meta("dim")
         return Stats(
-            articles=articles,
-            chunks=chunks,
+            articles=counts.articles,
+            chunks=counts.chunks,
             vectors=len(vectors) if vectors else 0,
             model=self.store.get_meta("model") or self.embedder.name,
             dim=int(dim) if dim else None,

@@ -72,8 +72,8 @@ def _meta_problems(archive: Archive, chunks: int) -> list[str]:
 def check(archive: Archive) -> CheckReport:
     """Compare passages, keyword index, vectors and model; WriterBusy while another writes."""
     with archive.write_lock(wait=False):
-        articles, chunks = archive.store.counts()
-        problems = _meta_problems(archive, chunks)
+        counts = archive.store.counts()
+        problems = _meta_problems(archive, counts.chunks)
         vectors, found = _vector_problems(archive, archive.store.chunk_ids())
         problems += found
         if not archive.store.keyword_index_ok():
@@ -82,7 +82,7 @@ def check(archive: Archive) -> CheckReport:
             f"{stale.name} is a half-written index left by a killed writer."
             for stale in archive.temp_files()
         ]
-    return CheckReport(articles, chunks, vectors, tuple(problems))
+    return CheckReport(counts.articles, counts.chunks, vectors, tuple(problems))
 
 
 def repair(archive: Archive) -> CheckReport:

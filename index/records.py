@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Literal
+
+SourceKind = Literal["feed", "page", "file"]
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where articles come from: a feed, a page, a file upload or a local import."""
+    """Where articles come from: a feed, a page, or a file (uploaded or fetched)."""
 
     id: int
-    kind: str
+    kind: SourceKind
     url: str
     title: str
-    added_at: str
-    last_fetch_at: str | None = None
+    added_at: datetime
+    last_fetch_at: datetime | None = None
     last_error: str | None = None
     articles: int = 0
 
@@ -72,6 +75,51 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Counts:
+    """How many articles and passages the archive holds."""
+
+    articles: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something that could not be imported: where (a file, record or title) and why."""
+
+    where: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an answer and the number of the citation it comes from."""
+
+    text: str
+    n: int
+
+
+@dataclass(frozen=True)
+class ArticleKey:
+    """How an article was known before import: its record's id and its URL."""
+
+    external_id: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """How big the archive is and how it is indexed."""
+
+    articles: int
+    chunks: int
+    vectors: int
+    model: str
+    dim: int | None
+    index_type: str
+    bytes_on_disk: int
+
+
+@dataclass(frozen=True)
 class Citation:
     """A numbered reference under an answer."""
 
@@ -91,7 +139,7 @@ class Answer:
 
     question: str
     found: bool
-    sentences: tuple[tuple[str, int], ...] = ()
+    sentences: tuple[Sentence, ...] = ()
     citations: tuple[Citation, ...] = field(default_factory=tuple)
 
     @property
@@ -99,7 +147,7 @@ class Answer:
         """The answer as plain text with bracketed citation numbers."""
         if not self.found:
             return "The archive has nothing on that."
-        return " ".join(f"{sentence} [{n}]" for sentence, n in self.sentences)
+        return " ".join(f"{sentence.text} [{sentence.n}]" for sentence in self.sentences)
 
 
 @dataclass(frozen=True)
@@ -109,7 +157,7 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0
     chunks: int = 0
-    failures: tuple[tuple[str, str], ...] = ()
+    failures: tuple[Failure, ...] = ()
 
     def __add__(self, other: ImportReport) -> ImportReport:
         return ImportReport(

@@ -125,13 +125,14 @@ def read_source(data_dir: Path, backend: str) -> list[SourceArticle]:
     row = {int(i): n for n, i in enumerate(ids)}
     grouped: dict[int, list[tuple[int, str, int]]] = {}
     drafts: dict[int, ArticleDraft] = {}
-    for start in range(0, len(ids), 900):
-        found = archive.store.hits(ids[start : start + 900].tolist())
-        for chunk_id, (chunk, article) in found.items():
-            grouped.setdefault(article.id, []).append((chunk.ordinal, chunk.text, row[chunk_id]))
-            drafts[article.id] = ArticleDraft(
-                article.title, "", article.url, article.source, article.published
-            )
+    for chunk_id, passage in archive.passages().items():
+        if chunk_id not in row:
+            continue
+        chunk, article = passage.chunk, passage.article
+        grouped.setdefault(article.id, []).append((chunk.ordinal, chunk.text, row[chunk_id]))
+        drafts[article.id] = ArticleDraft(
+            article.title, "", article.url, article.source, article.published
+        )
     archive.close()
     found = []
     for article_id in sorted(grouped):
@@ -262,7 +263,7 @@ def measure_queries(archive: Archive, asked: list[str]) -> dict[str, object]:
         archive.ask(question)
         total.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
-        archive.retriever.rank(question, date(2026, 7, 18))  # the question's vector is known
+        archive.rank(question, now=date(2026, 7, 18))  # the question's vector is known
         ranked.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         model.embed_queries([question])

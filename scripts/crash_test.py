@@ -86,12 +86,12 @@ class Run:
     def _kill_at_random(self, process: subprocess.Popen[str], kind: str) -> None:
         """SIGKILL at a random moment of its life, or a random moment after it stored something."""
         store = Store(self.settings.data_dir / "archive.sqlite3")
-        start = store.counts()[0]
+        start = store.counts().articles
         if kind == "rebuild" or self.rng.random() < 0.5:
             deadline = time.monotonic() + self.rng.uniform(0, 15)
             ready: Callable[[], bool] = lambda: time.monotonic() > deadline  # noqa: E731
         else:
-            ready = lambda: store.counts()[0] > start  # noqa: E731
+            ready = lambda: store.counts().articles > start  # noqa: E731
         while process.poll() is None and not ready():
             time.sleep(0.02)
         store.close()
@@ -105,11 +105,11 @@ class Run:
         """Reported-done articles are stored and indexed; no vector lacks its passage."""
         archive = Archive(self.settings, check_model=False)
         try:
-            found = archive.store.hits(archive.store.chunk_ids().tolist())
+            found = archive.passages()
             vectors = set(archive.vectors().ids().tolist())
-            titles = {a.title for _, a in found.values()}
+            titles = {hit.article.title for hit in found.values()}
             assert self.done <= titles, f"lost: {sorted(self.done - titles)}"
-            done_chunks = {c.id for c, a in found.values() if a.title in self.done}
+            done_chunks = {i for i, hit in found.items() if hit.article.title in self.done}
             assert done_chunks <= vectors, "a reported-done article lost its vectors"
             assert vectors <= set(found), "a vector has no passage"
         finally:

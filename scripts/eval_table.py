@@ -23,7 +23,7 @@ from cli.evaluate import first_ids_by_url, import_articles
 from index.archive import Archive
 from index.search.evaluate import Outcome, load_cases, mean_timings, score
 from index.search.fusion import article_ranking
-from index.search.retrieve import Candidates, Retriever
+from index.search.retrieve import Candidates
 from index.settings import Settings
 
 ROWS = (
@@ -54,26 +54,26 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     base = Settings(data_dir=args.data_dir)
-    archive = Archive(base)
+    archive = Archive(base)  # not Archive.open: the sample articles would join the measured set
     archive.sync()
     import_articles(archive, args.articles)
     by_url, alias = first_ids_by_url(args.articles)
     cases = load_cases(args.questions, args.gold)
     cases = [replace(c, gold=frozenset(alias.get(g, g) for g in c.gold)) for c in cases]
     hybrid = base.model_copy(update={"retrieval_mode": "hybrid"})
-    fetch = Retriever(hybrid, archive.store, archive.vectors, archive.embedder)
+    fetch = archive.retriever.with_settings(hybrid)
     found = [fetch.candidates(case.question) for case in cases]
     ids = {hit.article.id for f in found for hit in f.hits.values()}
     keys = {
-        i: external or by_url.get(url or "", f"article:{i}")
-        for i, (external, url) in archive.store.article_keys(sorted(ids)).items()
+        i: key.external_id or by_url.get(key.url or "", f"article:{i}")
+        for i, key in archive.article_keys(sorted(ids)).items()
     }
     table = []
     for label, mode, dates, rerank in ROWS:
         settings = base.model_copy(
             update={"retrieval_mode": mode, "date_boost": dates, "rerank": rerank}
         )
-        retriever = Retriever(settings, archive.store, archive.vectors, archive.embedder)
+        retriever = archive.retriever.with_settings(settings)
         outcomes = []
         for case, candidates in zip(cases, found, strict=True):
             mine = only(candidates, mode)
@@ -86,7 +86,7 @@ def main() -> None:
     if args.json:
         print(json.dumps({label: scores.as_json() for label, scores in table}))
         return
-    print(f"{len(cases)} questions; {archive.store.counts()[1]} passages; {archive.embedder.name}")
+    print(f"{len(cases)} questions; {archive.counts().chunks} passages; {archive.embedder.name}")
     print("| retrieval | recall@1 | recall@5 | recall@10 | MRR@10 |\n|---|---|---|---|---|")
     for label, s in table:
         figures = (s.recall_at_1, s.recall_at_5, s.recall_at_10, s.mrr_at_10)

@@ -31,7 +31,7 @@ def test_seed_question_cites_the_seed_article(archive: Archive) -> None:
     assert "intelligence" in said
     assert "command" in said or "battlefield" in said
     assert "air defense" in said or "sky" in said
-    assert all(1 <= n <= len(answer.citations) for _, n in answer.sentences)
+    assert all(1 <= sentence.n <= len(answer.citations) for sentence in answer.sentences)
 
 
 def test_question_the_archive_cannot_answer(archive: Archive) -> None:
@@ -55,12 +55,12 @@ def test_long_question_is_cut_not_failed(archive: Archive) -> None:
 
 def test_importing_the_same_file_twice_adds_nothing(archive: Archive) -> None:
     first = archive.import_paths([DATA / "volcano.txt"])
-    counts = archive.store.counts()
+    counts = archive.counts()
     second = archive.import_paths([DATA / "volcano.txt"])
 
     assert first.added == 1
     assert (second.added, second.duplicates) == (0, 1)
-    assert archive.store.counts() == counts
+    assert archive.counts() == counts
 
 
 def test_same_story_under_a_tracking_url_is_a_duplicate(archive: Archive, tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_rebuild_killed_halfway_leaves_the_old_index(archive: Archive, settings:
     archive.import_paths([bulk])
     vector_file = archive.vector_path()
     digest = hashlib.sha256(vector_file.read_bytes()).hexdigest()
-    chunks = archive.store.counts()[1]
+    chunks = archive.counts().chunks
 
     with subprocess.Popen(
         [sys.executable, "-m", "cli", "index", "rebuild"],

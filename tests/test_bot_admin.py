@@ -110,7 +110,7 @@ def eventually(check: Callable[[], bool], timeout: float = 60.0) -> None:
 
 def indexed(archive: Archive) -> bool:
     """Whether every passage in SQLite has its vector."""
-    return len(archive.vectors()) == archive.store.counts()[1]
+    return len(archive.vectors()) == archive.counts().chunks
 
 
 def test_non_admins_are_refused(admin: World) -> None:
@@ -234,7 +234,7 @@ def test_scheduled_refresh_picks_up_a_new_item(tmp_path: Path, embedder: Embedde
             assert "1 article(s) added" in world.say("/addsource " + web.url("/live.xml")).text
             web.publish(HONEY)
             # Stored, then embedded: wait until the new passages are in the index too.
-            eventually(lambda: archive.store.counts()[0] == 2 and indexed(archive))
+            eventually(lambda: archive.counts().articles == 2 and indexed(archive))
             answer = world.say("How big was the heather honey harvest?", next(users))
         archive.close()
     assert HONEY.title in answer.text

@@ -19,7 +19,7 @@ from bot.render import (
     split_html,
     units,
 )
-from index.records import Answer, Citation
+from index.records import Answer, Citation, Sentence
 from index.settings import Settings
 
 
@@ -36,7 +36,7 @@ def test_answer_html_escapes_and_links() -> None:
     answer = Answer(
         question="<b>?</b>",
         found=True,
-        sentences=(("A & B said <no>.", 1),),
+        sentences=(Sentence("A & B said <no>.", 1),),
         citations=(citation(1, 'Rock & "Roll" <live>', "https://a.example/?q=1&r=2"),),
     )
 
@@ -49,7 +49,7 @@ def test_answer_html_escapes_and_links() -> None:
 
 
 def test_only_web_links_become_links() -> None:
-    answer = Answer("q", True, (("s.", 1),), (citation(1, url="javascript:alert(1)"),))
+    answer = Answer("q", True, (Sentence("s.", 1),), (citation(1, url="javascript:alert(1)"),))
 
     assert "<a " not in answer_html(answer) and "<b>Title</b>" in answer_html(answer)
 
@@ -100,7 +100,7 @@ def test_fake_telegram_parser_rejects_what_telegram_rejects() -> None:
 
 
 def test_callback_data_fits_64_bytes_and_parses_back() -> None:
-    answer = Answer("q", True, (("s.", 1),), tuple(citation(n) for n in range(1, 8)))
+    answer = Answer("q", True, (Sentence("s.", 1),), tuple(citation(n) for n in range(1, 8)))
 
     keyboard = answer_keyboard(answer, offset=2**40, k=7)
 
@@ -116,7 +116,7 @@ def test_callback_data_fits_64_bytes_and_parses_back() -> None:
 
 
 def test_no_more_button_when_the_page_is_not_full() -> None:
-    answer = Answer("q", True, (("s.", 1),), (citation(1), citation(2)))
+    answer = Answer("q", True, (Sentence("s.", 1),), (citation(1), citation(2)))
 
     keyboard = answer_keyboard(answer, offset=0, k=3)
 

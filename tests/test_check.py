@@ -14,7 +14,7 @@ from index.archive import Archive
 from index.check import check, repair
 from index.embed.sbert import Embedder
 from index.errors import WriterBusy
-from index.records import ArticleDraft, ChunkDraft
+from index.records import ArticleDraft, ChunkDraft, Counts
 from index.settings import Settings
 from index.storage.vectors import VectorIndex
 
@@ -23,7 +23,7 @@ def test_a_fresh_archive_is_ok(archive: Archive) -> None:
     report = check(archive)
 
     assert report.ok and report.problems == ()
-    assert (report.articles, report.chunks) == archive.store.counts()
+    assert Counts(report.articles, report.chunks) == archive.counts()
     assert report.vectors == report.chunks
 
 
@@ -115,7 +115,7 @@ def test_cli_json(archive: Archive, prefork: Prefork, tmp_path: Path) -> None:
     status = prefork.run(["index", "check", "--json"], here, log)
 
     payload = json.loads(log.read_text().splitlines()[-1])
-    chunks = archive.store.counts()[1]
+    chunks = archive.counts().chunks
     assert status == 0
     assert payload == {
         "ok": True,

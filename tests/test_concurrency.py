@@ -36,18 +36,19 @@ def _flat(text: str) -> str:
 
 def assert_whole(archive: Archive, answer: Answer) -> None:
     """Every citation is a stored passage of the article it names; every sentence is quoted."""
-    found = archive.store.hits([c.chunk_id for c in answer.citations])
+    passages = {c.chunk_id: archive.passage(c.chunk_id) for c in answer.citations}
     by_number = {}
     for citation in answer.citations:
-        assert citation.chunk_id in found, f"citation {citation.n} names no stored passage"
-        chunk, article = found[citation.chunk_id]
+        passage = passages[citation.chunk_id]
+        assert passage is not None, f"citation {citation.n} names no stored passage"
+        chunk, article = passage.chunk, passage.article
         assert (citation.title, citation.url) == (article.title, article.url)
         assert _flat(citation.snippet) in _flat(chunk.text) or all(
             word in chunk.text for word in _flat(citation.snippet).split()
         )
         by_number[citation.n] = chunk.text
-    for sentence, n in answer.sentences:
-        assert _flat(sentence) in _flat(by_number[n]), (sentence, n)
+    for sentence in answer.sentences:
+        assert _flat(sentence.text) in _flat(by_number[sentence.n]), sentence
 
 
 class Readers:
@@ -137,14 +138,14 @@ def test_questions_answered_while_an_import_runs(
     prefork: Prefork, archive: Archive, tmp_path: Path
 ) -> None:
     folder = write_stories(tmp_path / "stories", STORIES)
-    start = archive.store.counts()[0]
+    start = archive.counts().articles
 
     run_paused(
         prefork,
         archive,
         ["import", str(folder)],
         {},
-        lambda _: archive.store.counts()[0] >= start + 3,
+        lambda _: archive.counts().articles >= start + 3,
     )
 
     for item in STORIES:  # the reader picked up the writer's index without reopening
@@ -154,7 +155,7 @@ def test_questions_answered_while_an_import_runs(
 def test_questions_answered_while_a_feed_is_fetched(
     prefork: Prefork, archive: Archive, tmp_path: Path
 ) -> None:
-    start = archive.store.counts()[0]
+    start = archive.counts().articles
     with FeedServer() as feed:
         feed.live = 6
         run_paused(
@@ -162,7 +163,7 @@ def test_questions_answered_while_a_feed_is_fetched(
             archive,
             ["sources", "add", feed.url],
             {"NEWSBOT_ALLOW_PRIVATE_URLS": "true"},
-            lambda _: archive.store.counts()[0] >= start + 2,
+            lambda _: archive.counts().articles >= start + 2,
         )
 
     for item in feed.stories():
@@ -204,4 +205,4 @@ def test_questions_answered_while_a_thread_imports(archive: Archive, tmp_path: P
     for reader in readers:
         if reader.errors:
             raise reader.errors[0]
-    assert archive.store.counts()[0] == 1 + len(STORIES)
+    assert archive.counts().articles == 1 + len(STORIES)

@@ -33,8 +33,10 @@ def contents(settings: Settings, embedder: Embedder) -> tuple[list[tuple[object,
     """(every passage with its article's title and URL, sorted; vectors on disk)."""
     archive = Archive(settings, embedder=embedder, check_model=False)
     try:
-        found = archive.store.hits(archive.store.chunk_ids().tolist())
-        rows = sorted((a.title, a.url, c.ordinal, c.text) for c, a in found.values())
+        rows = sorted(
+            (hit.article.title, hit.article.url, hit.chunk.ordinal, hit.chunk.text)
+            for hit in archive.passages().values()
+        )
         return rows, len(archive.vectors())
     finally:
         archive.close()
@@ -63,7 +65,7 @@ class CrashRun:
         return path
 
     def articles(self, store: Store) -> int:
-        return store.counts()[0]
+        return store.counts().articles
 
     def import_once(self, paths: list[Path], kill: bool) -> bool:
         """Import paths, killed mid-import if `kill`; True if the import reported done."""
@@ -118,11 +120,11 @@ class CrashRun:
         """Articles reported done are stored and indexed; no vector lacks its passage."""
         archive = Archive(self.settings, embedder=self.embedder, check_model=False)
         try:
-            found = archive.store.hits(archive.store.chunk_ids().tolist())
+            found = archive.passages()
             vector_ids = set(archive.vectors().ids().tolist())
-            titles = {article.title for _, article in found.values()}
+            titles = {hit.article.title for hit in found.values()}
             assert self.done <= titles, self.done - titles
-            done_chunks = {c.id for c, a in found.values() if a.title in self.done}
+            done_chunks = {i for i, hit in found.items() if hit.article.title in self.done}
             assert done_chunks <= vector_ids, "a done article lost its vectors"
             assert vector_ids <= set(found), "a vector has no passage"
         finally:

@@ -111,11 +111,11 @@ BOT_CASES: list[tuple[str, Callable[[BotWorld], str], str]] = [
 def test_hostile_messages(
     name: str, act: Callable[[BotWorld], str], said: str, bot_world: BotWorld
 ) -> None:
-    before = bot_world.archive.store.counts()
+    before = bot_world.archive.counts()
 
     reply = act(bot_world)
 
     assert said in reply, reply
     assert bot_world.fake.rejected == []  # Telegram accepted every message the bot sent
-    assert bot_world.archive.store.counts() == before
+    assert bot_world.archive.counts() == before
     assert check(bot_world.archive).ok

@@ -38,6 +38,7 @@ from index.errors import (
     ModelUnavailable,
     UnknownSource,
 )
+from index.records import Counts
 from index.sources.feeds import html_text, is_feed, parse_feed
 from index.sources.fetch import Fetcher
 from index.sources.neardup import NearDuplicates
@@ -76,7 +77,7 @@ def snapshot(archive: Archive) -> tuple[object, ...]:
     path = archive.vector_path()
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
     sources = [(s.id, s.url, s.articles) for s in archive.store.list_sources()]
-    return archive.store.counts(), sources, digest
+    return archive.counts(), sources, digest
 
 
 def stored_texts(book: Sources) -> list[str]:
@@ -144,7 +145,7 @@ def test_same_story_under_two_urls_is_stored_once(web: WebServer, book: Sources)
 
     assert first.report.added == 1
     assert (second.report.added, second.report.duplicates) == (0, 1)
-    assert book.store.counts()[0] == 1
+    assert book.archive.counts().articles == 1
     book.remove(second.source.id)
     book.remove(first.source.id)
     assert book.add(web.url("/ferry-b.html")).report.added == 1  # the first copy is gone
@@ -229,8 +230,8 @@ def test_a_source_removed_while_it_is_refreshed(web: WebServer, book: Sources) -
     assert by_id[live.id].error is not None
     assert by_id[rss.id].not_modified and by_id[rss.id].error is None
     assert [s.id for s in book.list_sources()] == [rss.id]
-    assert book.store.counts()[0] == 1  # FROST; SOLAR came with the live feed
-    assert len(book.archive.vectors()) == book.store.counts()[1]
+    assert book.archive.counts().articles == 1  # FROST; SOLAR came with the live feed
+    assert len(book.archive.vectors()) == book.archive.counts().chunks
 
 
 def test_removed_source_is_no_longer_cited(web: WebServer, book: Sources) -> None:
@@ -243,7 +244,7 @@ def test_removed_source_is_no_longer_cited(web: WebServer, book: Sources) -> Non
 
     assert removed.articles == 2
     assert SOLAR.title not in cited_titles(book, question)
-    assert len(book.archive.vectors()) == book.store.counts()[1]
+    assert len(book.archive.vectors()) == book.archive.counts().chunks
     assert [s.id for s in book.list_sources()] == [rss.id + 1]
     with pytest.raises(UnknownSource):
         book.remove(rss.id)
@@ -343,7 +344,7 @@ def test_a_failed_first_import_leaves_no_source_behind(web: WebServer, tmp_path:
     try:
         with pytest.raises(ModelUnavailable, match="Cannot load the embedding model"):
             book.add(web.url("/rss.xml"))
-        assert book.list_sources() == [] and archive.store.counts() == (0, 0)
+        assert book.list_sources() == [] and archive.counts() == Counts(0, 0)
     finally:
         book.fetcher.close()
         archive.close()

@@ -15,7 +15,7 @@ import trafilatura
 from pypdf.errors import PyPdfError
 
 from index.errors import ImportFailed
-from index.records import ArticleDraft
+from index.records import ArticleDraft, Failure
 
 SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"})
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
@@ -156,30 +156,30 @@ def parse_record(record: object) -> ArticleDraft:
     )
 
 
-def parse_records(
-    lines: Iterable[str], name: str
-) -> tuple[list[ArticleDraft], list[tuple[str, str]]]:
+def parse_records(lines: Iterable[str], name: str) -> tuple[list[ArticleDraft], list[Failure]]:
     """JSON Lines: every good line becomes a draft; a bad one is reported by its line number."""
     drafts: list[ArticleDraft] = []
-    failures: list[tuple[str, str]] = []
+    failures: list[Failure] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             drafts.append(parse_record(json.loads(line)))
         except json.JSONDecodeError as error:
-            failures.append((f"{name}:{number}", f"not valid JSON ({error.msg})"))
+            failures.append(Failure(f"{name}:{number}", f"not valid JSON ({error.msg})"))
         except (RecursionError, ValueError):
             # Nested thousands deep, or a number of thousands of digits: hostile, not news.
-            failures.append((f"{name}:{number}", "not valid JSON (nested too deep or too long)"))
+            failures.append(
+                Failure(f"{name}:{number}", "not valid JSON (nested too deep or too long)")
+            )
         except ImportFailed as error:
-            failures.append((f"{name}:{number}", str(error)))
+            failures.append(Failure(f"{name}:{number}", str(error)))
     return drafts, failures
 
 
 def parse_document(
     name: str, data: bytes, url: str | None = None
-) -> tuple[list[ArticleDraft], list[tuple[str, str]]]:
+) -> tuple[list[ArticleDraft], list[Failure]]:
     """Drafts and per-record failures from a document, by its file name's suffix."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUFFIXES:

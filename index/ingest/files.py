@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.errors import ImportFailed
 from index.ingest.extract import SUFFIXES, parse_document
-from index.records import ArticleDraft
+from index.records import ArticleDraft, Failure
 
 MAX_FILE_BYTES = 200_000_000
 
@@ -21,7 +21,7 @@ class ReadResult:
 
     name: str
     drafts: tuple[ArticleDraft, ...]
-    failures: tuple[tuple[str, str], ...]
+    failures: tuple[Failure, ...]
 
 
 def content_hash(text: str) -> str:
@@ -55,9 +55,10 @@ def read_file(path: Path) -> ReadResult:
             raise ImportFailed(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB.")
         drafts, failures = parse_document(str(path), path.read_bytes())
     except ImportFailed as error:
-        return ReadResult(str(path), (), ((str(path), str(error)),))
+        return ReadResult(str(path), (), (Failure(str(path), str(error)),))
     except OSError as error:
-        return ReadResult(str(path), (), ((str(path), f"cannot read it ({error.strerror})"),))
+        failure = Failure(str(path), f"cannot read it ({error.strerror})")
+        return ReadResult(str(path), (), (failure,))
     return ReadResult(str(path), tuple(drafts), tuple(failures))
 
 

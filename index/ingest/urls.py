@@ -11,6 +11,11 @@ TRACKING_KEYS = frozenset(
 )
 
 
+def is_web_url(url: str) -> bool:
+    """Only http(s) links are kept: a javascript: or file: link must never reach a reader."""
+    return url.strip().lower().startswith(("http://", "https://"))
+
+
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, no default port, no fragment, no tracking parameters."""
     parts = urlsplit(url.strip())

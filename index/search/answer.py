@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.records import Answer, Citation, Hit
-from index.search.keyword import STOPWORDS
+from index.records import Answer, Citation, Hit, Sentence
+from index.search.keyword import STOPWORDS, stem
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -25,7 +25,7 @@ def split_sentences(text: str) -> list[str]:
 
 def _stems(text: str) -> set[str]:
     """Lower-cased content words cut to five letters: 'Ukrainian' meets 'Ukraine'."""
-    return {word[:5] for word in _WORD.findall(text.lower()) if word not in STOPWORDS}
+    return {stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS}
 
 
 def shortlist_sentences(
@@ -123,6 +123,6 @@ def compose_answer(
     return Answer(
         question=question,
         found=True,
-        sentences=tuple((sentence, number[index]) for index, sentence in picked),
+        sentences=tuple(Sentence(sentence, number[index]) for index, sentence in picked),
         citations=citations,
     )

@@ -10,6 +10,7 @@ from datetime import date
 
 from index.records import Hit
 from index.search.dates import DateRange
+from index.search.keyword import stem
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -68,7 +69,7 @@ def date_bonus(published: date | None, now: date, span: DateRange | None, tuning
 
 def words(text: str) -> set[str]:
     """Lower-cased words, cut to five letters so 'tariffs' meets 'tariff'."""
-    return {word.lower()[:5] for word in _WORD.findall(text)}
+    return {stem(word) for word in _WORD.findall(text)}
 
 
 def title_bonus(terms: Sequence[str], hit: Hit, tuning: Tuning) -> float:
@@ -76,7 +77,7 @@ def title_bonus(terms: Sequence[str], hit: Hit, tuning: Tuning) -> float:
     # The passage's own words are in BM25 already; counting them again lowered MRR on dev.
     if not terms:
         return 0.0
-    wanted = {term[:5] for term in terms}
+    wanted = {stem(term) for term in terms}
     return tuning.title_weight * len(wanted & words(hit.article.title)) / len(wanted)
 
 

@@ -26,6 +26,11 @@ _STOPWORDS_TEXT = """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
+def stem(word: str) -> str:
+    """A word lower-cased and cut to five letters, so 'Ukrainian' meets 'Ukraine'."""
+    return word.lower()[:5]
+
+
 def query_terms(question: str) -> list[str]:
     """The distinct content words of a question, lower-cased, in order."""
     # As the index's tokenizer does: accents off ("Nicolás" is "nicolas").
@@ -62,7 +67,7 @@ def telling_terms(terms: list[str], doc_counts: dict[str, int], passages: int) -
 def keyword_search(store: Store, question: str, limit: int) -> list[tuple[int, float]]:
     """(chunk id, BM25 score) of the passages sharing the most telling words, best first."""
     terms = query_terms(question)
-    kept = telling_terms(terms, store.keyword_doc_counts(terms), store.counts()[1])
+    kept = telling_terms(terms, store.keyword_doc_counts(terms), store.counts().chunks)
     if not kept:
         return []
     return store.keyword_search(match_expression(kept), limit)

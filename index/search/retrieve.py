@@ -10,6 +10,7 @@ from datetime import date
 
 from index.embed.factory import TextEmbedder
 from index.errors import ArchiveError
+from index.ingest.text import valid_text
 from index.records import Answer, Hit
 from index.search.answer import (
     compose_answer,
@@ -70,9 +71,7 @@ class Candidates:
 
 def clean_question(question: str, max_chars: int) -> str:
     """One line of at most max_chars characters, cut at a word boundary."""
-    # Undecodable bytes from a terminal arrive as lone surrogates; the tokenizer refuses them.
-    question = question.encode("utf-8", "replace").decode("utf-8")
-    text = " ".join(question.split())
+    text = " ".join(valid_text(question).split())
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
     if not any(ch.isalnum() for ch in text):
@@ -98,6 +97,14 @@ class Retriever:
         self.tuning = tuning or Tuning()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword")
 
+    def close(self) -> None:
+        """Stop the keyword search's threads."""
+        self._pool.shutdown(wait=True)
+
+    def with_settings(self, settings: Settings) -> Retriever:
+        """A retriever over the same archive with other retrieval settings (for comparisons)."""
+        return Retriever(settings, self.store, self.vectors, self.embedder, self.tuning)
+
     def search(self, question: str, limit: int) -> list[Hit]:
         """The passages closest in meaning to the question (cosine), best first."""
         return self._dense(question, limit)[0]
@@ -113,7 +120,7 @@ class Retriever:
         scores, ids = vectors.search(query, limit)
         found = self.store.hits([int(i) for i in ids[0] if i >= 0])
         hits = [
-            Hit(chunk=found[int(i)][0], article=found[int(i)][1], score=float(s))
+            replace(found[int(i)], score=float(s))
             for s, i in zip(scores[0], ids[0], strict=True)
             if int(i) in found
         ]
@@ -136,8 +143,7 @@ class Retriever:
         keyword, keyword_ms = pending.result() if pending else ({}, 0.0)
         hits = {hit.chunk.id: hit for hit in dense_hits}
         missing = [chunk_id for chunk_id in keyword if chunk_id not in hits]
-        for chunk_id, (chunk, article) in self.store.hits(missing).items():
-            hits[chunk_id] = Hit(chunk, article, 0.0)
+        hits.update(self.store.hits(missing))
         end = time.perf_counter()
         return Candidates(
             hits=hits,

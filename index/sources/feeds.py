@@ -12,7 +12,7 @@ import feedparser
 
 from index.errors import FetchError, ImportFailed
 from index.ingest.extract import decode, parse_date, parse_document, parse_html
-from index.records import ArticleDraft
+from index.records import ArticleDraft, Failure, SourceKind
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})
 SNIFFED_TYPES = frozenset({"", "application/xml", "text/xml", "text/plain"})
@@ -27,10 +27,10 @@ _BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "blockquote
 class WebDocument:
     """What a URL held: a feed's items, a page's article or a file's articles."""
 
-    kind: str
+    kind: SourceKind
     title: str
     drafts: tuple[ArticleDraft, ...]
-    failures: tuple[tuple[str, str], ...] = ()
+    failures: tuple[Failure, ...] = ()
 
 
 class _TextOnly(HTMLParser):

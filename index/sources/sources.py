@@ -13,7 +13,7 @@ from index.archive import Archive
 from index.errors import ArchiveError, DuplicateSource, FetchError, ImportFailed, UnknownSource
 from index.ingest.extract import parse_document
 from index.ingest.urls import canonical_url
-from index.records import ArticleDraft, ImportReport, Source
+from index.records import ArticleDraft, Failure, ImportReport, Source
 from index.sources.feeds import WebDocument, read_web
 from index.sources.fetch import Fetcher
 from index.sources.neardup import NearDuplicates
@@ -102,7 +102,7 @@ class Sources:
             raise DuplicateSource(f"{shown} was already imported as source #{existing.id}.")
         drafts, failures = parse_document(shown, data)
         if not drafts:
-            reasons = "; ".join(f"{where}: {why}" for where, why in failures[:3])
+            reasons = "; ".join(f"{f.where}: {f.why}" for f in failures[:3])
             raise ImportFailed(f"Nothing in {shown} could be imported ({reasons}).")
         source = self.store.add_source("file", key, shown)
         report = self._import_new(source, drafts, list(failures), 0)
@@ -162,15 +162,13 @@ class Sources:
     ) -> None:
         """Note the fetch; after item failures the validators are not kept, so they are retried."""
         if report.failures:
-            where, why = report.failures[0]
-            error = f"{len(report.failures)} item(s) failed, e.g. {where}: {why}"
+            first = report.failures[0]
+            error = f"{len(report.failures)} item(s) failed, e.g. {first.where}: {first.why}"
             self.store.record_fetch(source_id, error)
         else:
             self.store.record_fetch(source_id, None, etag, modified)
 
-    def _complete(
-        self, document: WebDocument
-    ) -> tuple[list[ArticleDraft], list[tuple[str, str]], int]:
+    def _complete(self, document: WebDocument) -> tuple[list[ArticleDraft], list[Failure], int]:
         """New items only, with the full page fetched for items that carry just a summary."""
         failures = list(document.failures)
         if document.kind != "feed":
@@ -191,7 +189,7 @@ class Sources:
                 if len(draft.text) >= MIN_SUMMARY_CHARS:
                     drafts.append(draft)
                 else:
-                    failures.append((draft.title, str(error)))
+                    failures.append(Failure(draft.title, str(error)))
         return drafts, failures, len(items) - len(fresh)
 
     def _with_page(self, draft: ArticleDraft) -> ArticleDraft:
@@ -209,7 +207,7 @@ class Sources:
         self,
         source: Source,
         drafts: list[ArticleDraft],
-        failures: list[tuple[str, str]],
+        failures: list[Failure],
         known: int,
     ) -> ImportReport:
         """The first import of a new source; should it fail, the source goes, so a retry works."""
@@ -223,7 +221,7 @@ class Sources:
         self,
         drafts: list[ArticleDraft],
         source_id: int,
-        failures: list[tuple[str, str]],
+        failures: list[Failure],
         known: int,
     ) -> ImportReport:
         """Store drafts that are not near-duplicates of recent articles or of each other."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the archive
     """
@@ -59,3 +62,29 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
     """,
 )
+
+
+def statements(script: str) -> Iterator[str]:
+    """A migration's statements; a trigger body keeps its inner semicolons."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Apply the migrations the database lacks, each in its own transaction."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

@@ -5,43 +5,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 
 from index.errors import ArchiveError
-from index.records import Article, ArticleDraft, Chunk, ChunkDraft, Source
-from index.storage.migrations import MIGRATIONS
+from index.records import Article, ArticleDraft, ArticleKey, Chunk, ChunkDraft, Counts, Hit, Source
+from index.storage.migrations import migrate
+from index.storage.rows import article_row, now, source_row
 
 _ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_id"
-
-
-def _statements(script: str) -> Iterator[str]:
-    """A migration's statements; a trigger body keeps its inner semicolons."""
-    pending = ""
-    for piece in script.split(";"):
-        pending += piece + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                yield pending
-            pending = ""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _article(row: Sequence[object]) -> Article:
-    published = row[4]
-    return Article(
-        id=int(row[0]),  # type: ignore[call-overload]
-        title=str(row[1]),
-        url=row[2],  # type: ignore[arg-type]
-        source=row[3],  # type: ignore[arg-type]
-        published=date.fromisoformat(published) if isinstance(published, str) else None,
-        source_id=row[5],  # type: ignore[arg-type]
-    )
 
 
 class Store:
@@ -56,7 +29,8 @@ class Store:
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            with self._lock:
+                migrate(self._db)
         except sqlite3.OperationalError:
             self._db.close()
             raise
@@ -71,20 +45,6 @@ class Store:
         """Close the connection."""
         with self._lock:
             self._db.close()
-
-    def _migrate(self) -> None:
-        with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _statements(script):
-                        self._db.execute(statement)
-                    self._db.execute(f"PRAGMA user_version={number}")
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
 
     @property
     def schema_version(self) -> int:
@@ -116,7 +76,7 @@ class Store:
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO sources(kind, url, title, added_at) VALUES(?, ?, ?, ?)",
-                (kind, url, title, _now()),
+                (kind, url, title, now()),
             )
         source = self.get_source(int(cursor.lastrowid or 0))
         assert source is not None
@@ -130,7 +90,7 @@ class Store:
                 f"FROM sources s {where} ORDER BY s.id",
                 args,
             ).fetchall()
-        return [Source(*row) for row in rows]
+        return [source_row(row) for row in rows]
 
     def get_source(self, source_id: int) -> Source | None:
         """The source with this id, if any."""
@@ -166,7 +126,7 @@ class Store:
             self._db.execute(
                 "UPDATE sources SET last_fetch_at=?, last_error=?, "
                 "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified) WHERE id=?",
-                (_now(), error, etag, last_modified, source_id),
+                (now(), error, etag, last_modified, source_id),
             )
 
     def remove_source(self, source_id: int) -> list[int]:
@@ -243,7 +203,7 @@ class Store:
                         draft.external_id,
                         content_hash,
                         draft.text,
-                        _now(),
+                        now(),
                     ),
                 )
                 article_id = int(cursor.lastrowid or 0)
@@ -271,8 +231,8 @@ class Store:
             rows = self._db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
-    def hits(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article]]:
-        """Chunks with their articles, by chunk id; unknown ids are left out."""
+    def hits(self, ids: Sequence[int]) -> dict[int, Hit]:
+        """Chunks with their articles (score 0), by chunk id; unknown ids are left out."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
@@ -282,7 +242,7 @@ class Store:
                 f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
                 [int(i) for i in ids],
             ).fetchall()
-        return {int(row[0]): (Chunk(*row[:4]), _article(row[4:])) for row in rows}
+        return {int(row[0]): Hit(Chunk(*row[:4]), article_row(row[4:]), 0.0) for row in rows}
 
     def keyword_search(self, expression: str, limit: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""
@@ -321,8 +281,8 @@ class Store:
         with self._lock:
             self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
-    def article_keys(self, article_ids: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
-        """(external id, url) of articles, by article id."""
+    def article_keys(self, article_ids: Sequence[int]) -> dict[int, ArticleKey]:
+        """The external id and URL of articles, by article id."""
         if not article_ids:
             return {}
         marks = ",".join("?" * len(article_ids))
@@ -331,7 +291,7 @@ class Store:
                 f"SELECT id, external_id, url FROM articles WHERE id IN ({marks})",
                 [int(i) for i in article_ids],
             ).fetchall()
-        return {int(row[0]): (row[1], row[2]) for row in rows}
+        return {int(row[0]): ArticleKey(row[1], row[2]) for row in rows}
 
     def embedding_texts(self, ids: Sequence[int]) -> list[tuple[int, str, str]]:
         """(chunk id, article title, chunk text) for the given ids, in id order."""
@@ -372,9 +332,9 @@ class Store:
             ).fetchall()
         return [Chunk(*row) for row in rows]
 
-    def counts(self) -> tuple[int, int]:
-        """(articles, chunks)."""
+    def counts(self) -> Counts:
+        """How many articles and chunks are stored."""
         with self._lock:
             articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        return int(articles), int(chunks)
+        return Counts(articles=int(articles), chunks=int(chunks))

@@ -6,13 +6,17 @@ belongs to by that file's inode and mtime, so a delta left beside a newer index 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from index.errors import WriterBusy
 
 Stamp = tuple[int, int, int, int]
 
@@ -102,3 +106,20 @@ def write_delta(path: Path, delta: Delta, base: Stamp, dim: int) -> None:
             )
 
     write_atomically(delta_path(path), write)
+
+
+@contextmanager
+def write_lock(path: Path, wait: bool = True) -> Iterator[None]:
+    """Hold the one-writer lock file; without `wait`, WriterBusy if another process holds it."""
+    with open(path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise WriterBusy(
+                "Another import, refresh or rebuild is writing to the archive; "
+                "try again when it has finished."
+            ) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

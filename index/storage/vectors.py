@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
+from index.errors import IndexUnreadable
 from index.storage.vector_files import (
     Delta,
     Stamp,
@@ -282,3 +284,18 @@ class VectorIndex:
                 write_delta(path, applied, self._stamp, self.dim)
                 self._applied, self._delta = applied, Delta()
             self._stamp = file_stamp(path)
+
+
+def load_vectors(path: Path, previous: VectorIndex | None = None) -> VectorIndex:
+    """The index in a file; IndexUnreadable, with what to do, when FAISS cannot read it."""
+    for _ in range(5):
+        try:
+            return VectorIndex.load(path, previous)
+        except FileNotFoundError:
+            continue  # a writer swapped the index and its delta while we read them
+        except (RuntimeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+            raise IndexUnreadable(
+                f"The vector index {path.name} is damaged (FAISS cannot read it). "
+                "Run `newsbot index check --repair` to rebuild it from the articles."
+            ) from error
+    return VectorIndex.load(path, previous)
