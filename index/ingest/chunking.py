@@ -1,8 +1,8 @@
 """Splits article text into passages of about N model tokens, on word boundaries.
 
-The text is tokenised once; token counts of any stretch come from the token offsets. The
-split follows langchain's RecursiveCharacterTextSplitter (separators kept at the end,
-whitespace stripped), which called the tokenizer again for every piece it weighed.
+The splitting is langchain's RecursiveCharacterTextSplitter (separators kept at the end,
+whitespace stripped). Its length function does not call the tokenizer per piece: the
+article is tokenised once, and a piece's tokens are those starting where it stands.
 """
 
 from __future__ import annotations
@@ -10,81 +10,64 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
 from index.records import ChunkDraft
 
 # Paragraphs, then lines, then sentences, then clauses, then words; never inside a word.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " "]
 
-Span = tuple[int, int]
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 
 
-class _Splitter:
-    """Recursive splitting of one text into spans of at most `size` tokens."""
+class TokenCounter:
+    """Model tokens of any piece of one text, from one tokenisation of the whole."""
 
-    def __init__(self, text: str, starts: list[int], size: int, overlap: int) -> None:
-        self.text, self.starts, self.size, self.overlap = text, starts, size, overlap
+    def __init__(self, text: str, token_spans: TokenSpans) -> None:
+        self.text = text
+        self.starts = [start for start, _ in token_spans(text)]
+        self.cursor = 0  # the splitter weighs pieces roughly in order, so look here first
+        self.known: dict[str, int] = {}
 
-    def tokens(self, span: Span) -> int:
-        # Every split is just after whitespace, so a stretch's tokens are those starting in it.
-        return bisect_left(self.starts, span[1]) - bisect_left(self.starts, span[0])
+    def __call__(self, piece: str) -> int:
+        if not piece:
+            return 0
+        if piece not in self.known:
+            at = self._where(piece)
+            # Every piece starts and ends at whitespace: its tokens are those starting in it.
+            end = at + len(piece)
+            self.known[piece] = bisect_left(self.starts, end) - bisect_left(self.starts, at)
+            self.cursor = at
+        return self.known[piece]
 
-    def pieces(self, span: Span, separator: str) -> list[Span]:
-        """The span cut after each separator, the separator kept at the end of its piece."""
-        found: list[Span] = []
-        start, end = span
-        at = self.text.find(separator, start, end)
-        while at != -1:
-            found.append((start, at + len(separator)))
-            start = at + len(separator)
-            at = self.text.find(separator, start, end)
-        found.append((start, end))
-        return [(a, b) for a, b in found if b > a]
+    def _where(self, piece: str) -> int:
+        """Where the piece stands in the text as a whole-word stretch (after the cursor first)."""
+        for start in (self.cursor, 0):
+            at = self.text.find(piece, start)
+            while at != -1:
+                if self._whole(at, at + len(piece)):
+                    return at
+                at = self.text.find(piece, at + 1)
+        return 0  # not reached: every piece is a stretch of the text
 
-    def split(self, span: Span, separators: Sequence[str]) -> list[Span]:
-        """Spans of at most `size` tokens, cut at the coarsest separator the span holds."""
-        separator, finer = separators[-1], list[str]()
-        for index, candidate in enumerate(separators):
-            if self.text.find(candidate, *span) != -1:
-                separator, finer = candidate, list(separators[index + 1 :])
-                break
-        chunks: list[Span] = []
-        fitting: list[Span] = []
-        for piece in self.pieces(span, separator):
-            if self.tokens(piece) < self.size:
-                fitting.append(piece)
-                continue
-            chunks += self.merge(fitting)
-            fitting = []
-            chunks += self.split(piece, finer) if finer else [piece]
-        return chunks + self.merge(fitting)
-
-    def merge(self, pieces: list[Span]) -> list[Span]:
-        """Neighbouring pieces joined up to `size` tokens, each chunk starting with overlap."""
-        chunks: list[Span] = []
-        current: list[Span] = []
-        total = first = 0
-        for piece in pieces:
-            count = self.tokens(piece)
-            if total + count > self.size and first < len(current):
-                chunks.append((current[first][0], current[-1][1]))
-                while first < len(current) and (
-                    total > self.overlap or (total + count > self.size and total > 0)
-                ):
-                    total -= self.tokens(current[first])
-                    first += 1
-            current.append(piece)
-            total += count
-        if first < len(current):
-            chunks.append((current[first][0], current[-1][1]))
-        return chunks
+    def _whole(self, start: int, end: int) -> bool:
+        text = self.text
+        before = start == 0 or text[start - 1].isspace() or text[start].isspace()
+        after = end == len(text) or text[end - 1].isspace() or text[end].isspace()
+        return before and after
 
 
 def chunk_text(text: str, token_spans: TokenSpans, size: int, overlap: int) -> list[ChunkDraft]:
     """Passages of at most `size` tokens (a single over-long word excepted), overlapping."""
-    starts = [start for start, _ in token_spans(text)]
-    splitter = _Splitter(text, starts, size, min(overlap, size // 2))
-    pieces = [text[a:b].strip() for a, b in splitter.split((0, len(text)), SEPARATORS)]
+    splitter = RecursiveCharacterTextSplitter(
+        separators=SEPARATORS,
+        keep_separator="end",
+        strip_whitespace=True,
+        chunk_size=size,
+        chunk_overlap=min(overlap, size // 2),
+        length_function=TokenCounter(text, token_spans),
+    )
+    pieces = (piece.strip() for piece in splitter.split_text(text))
     return [ChunkDraft(ordinal, piece) for ordinal, piece in enumerate(p for p in pieces if p)]
 
 
