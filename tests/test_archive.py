@@ -15,7 +15,7 @@ import pytest
 from conftest import DATA, SEED_QUESTION, SEED_TITLE, cli_env
 
 from index.archive import Archive
-from index.embed.sbert import Embedder
+from index.embed.sbert import Embedder, bundled_model_path
 from index.errors import ModelMismatch
 from index.search.retrieve import EmptyQuestion
 from index.settings import Settings
@@ -109,7 +109,7 @@ def test_passages_stay_under_the_model_limit(archive: Archive) -> None:
 
 
 def test_changing_the_model_asks_for_a_rebuild(archive: Archive, settings: Settings) -> None:
-    other = Embedder(str(archive.embedder._location))
+    other = Embedder(str(bundled_model_path()))
     other.name = "some/other-model"
 
     with pytest.raises(ModelMismatch, match="newsbot index rebuild"):

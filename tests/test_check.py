@@ -12,7 +12,7 @@ from prefork import Prefork
 
 from index.archive import Archive
 from index.check import check, repair
-from index.embed.sbert import Embedder
+from index.embed.sbert import Embedder, bundled_model_path
 from index.errors import WriterBusy
 from index.records import ArticleDraft, ChunkDraft, Counts
 from index.settings import Settings
@@ -93,7 +93,7 @@ def test_a_damaged_index_is_rebuilt_from_sqlite(archive: Archive) -> None:
 def test_another_model_is_reported_not_silently_replaced(
     archive: Archive, settings: Settings
 ) -> None:
-    other = Embedder(str(archive.embedder._location))  # type: ignore[attr-defined]
+    other = Embedder(str(bundled_model_path()))
     other.name = "some/other-model"
     reopened = Archive(settings, embedder=other, check_model=False)
 

@@ -24,7 +24,7 @@ from index.embed.sbert import Embedder
 from index.errors import BlockedURL, FetchError
 from index.settings import Settings
 from index.sources.fetch import Fetcher
-from index.sources.sources import MAX_ITEMS, Sources
+from index.sources.sources import MAX_ITEMS, MAX_PAGE_FETCHES, Sources
 
 # the CLI
 
@@ -329,10 +329,17 @@ def test_a_feed_of_10000_items_is_read_in_part(
     archive = Archive(settings, embedder=embedder)
     book = Sources(archive, Fetcher(settings))
 
-    result = book.add(servers[1].url("/flood.xml"))
+    try:
+        report = book.add(servers[1].url("/flood.xml")).report
 
-    assert result.report.added + result.report.duplicates + len(result.report.failures) <= (
-        MAX_ITEMS
-    )
-    assert check(archive).ok
-    archive.close()
+        # Only the first MAX_ITEMS items are read: each is added, a duplicate or a failure.
+        assert report.added + report.duplicates + len(report.failures) == MAX_ITEMS
+        # Their summaries are short, so pages are fetched, MAX_PAGE_FETCHES of them at most;
+        # each fails (port 9 is closed) and, the summary being too short, the item fails.
+        assert len(report.failures) == MAX_PAGE_FETCHES
+        assert all(f.where.startswith("Flood item ") for f in report.failures)
+        assert 0 < report.added == archive.counts().articles
+        assert check(archive).ok
+    finally:
+        book.fetcher.close()
+        archive.close()

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEED_QUESTION, cli_env
+from conftest import DATA, SEED_QUESTION, cli_env
 
 import index.storage.migrations
 from index.archive import Archive
 from index.embed.sbert import Embedder, bundled_model_path, prefixes_for
-from index.records import ArticleDraft
+from index.records import ArticleDraft, Counts
 from index.search.dates import DateRange, time_range
 from index.search.followup import rewrite_followup
 from index.search.keyword import match_expression, query_terms, telling_terms
-from index.search.retrieve import Retriever
 from index.settings import Settings
 
 NOW = date(2025, 6, 5)  # a Thursday
@@ -63,15 +63,12 @@ def stories(settings: Settings, embedder: Embedder) -> Iterator[Archive]:
 
 def _top(archive: Archive, question: str, now: date = NOW, **settings: object) -> str:
     """The external id of the article ranked first."""
-    retriever = Retriever(
-        archive.settings.model_copy(update=settings),
-        archive.store,
-        archive.vectors,
-        archive.embedder,
-    )
-    hits = retriever.rank(question, now, floor=False).hits
-    key = archive.store.article_keys([hits[0].article.id])[hits[0].article.id][0]
-    return str(key)
+    retriever = archive.retriever.with_settings(archive.settings.model_copy(update=settings))
+    try:
+        hits = retriever.rank(question, now, floor=False).hits
+    finally:
+        retriever.close()
+    return str(archive.article_keys([hits[0].article.id])[hits[0].article.id].external_id)
 
 
 @pytest.mark.parametrize("mode", ["keyword", "dense", "hybrid"])
@@ -121,22 +118,35 @@ def test_common_words_are_left_out_of_a_large_archives_query() -> None:
     assert telling_terms(["unknown"], {}, passages=3000) == []
 
 
-def test_an_older_archive_gets_its_keyword_index_on_open(
-    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+def test_a_version_1_archive_is_migrated_with_nothing_lost(
+    settings: Settings, embedder: Embedder
 ) -> None:
-    # Build an archive with the first schema only, as an older newsbot would have left it.
-    with monkeypatch.context() as patch:
-        patch.setattr(index.storage.store, "MIGRATIONS", index.storage.migrations.MIGRATIONS[:1])
-        old = Archive(settings, embedder=embedder)
-        old.add_drafts(STORIES[:1])
-        assert old.store.schema_version == 1
-        old.close()
+    # tests/data/archive-v1.sqlite3 is an archive as newsbot left it at schema version 1
+    # (written once by tests/data/build_v1_archive.py): no keyword index yet.
+    settings.data_dir.mkdir(parents=True)
+    shutil.copyfile(DATA / "archive-v1.sqlite3", settings.data_dir / "archive.sqlite3")
 
-    reopened = Archive(settings, embedder=embedder)
+    archive = Archive.open(settings, embedder=embedder)
 
-    assert reopened.store.schema_version == len(index.storage.migrations.MIGRATIONS)
-    assert len(reopened.store.keyword_search(match_expression(["zorvath"]), 5)) == 1
-    reopened.close()
+    try:
+        assert archive.store.schema_version == len(index.storage.migrations.MIGRATIONS)
+        assert archive.counts() == Counts(articles=1, chunks=1)
+        [passage] = archive.passages().values()
+        assert passage.article.title == "Zorvath Industries opens a battery plant"
+        assert passage.article.published == date(2025, 5, 20)
+        assert passage.chunk.text.startswith("Zorvath Industries opened a battery plant")
+        [source] = archive.store.list_sources()
+        assert (source.kind, source.url, source.articles) == (
+            "feed",
+            "https://news.test/feed.xml",
+            1,
+        )
+        assert source.added_at == datetime(2025, 5, 20, 8, tzinfo=UTC)
+        assert len(archive.store.keyword_search(match_expression(["zorvath"]), 5)) == 1
+        answer = archive.ask("How many workers will the Zorvath plant employ?", now=NOW)
+        assert answer.citations[0].url == "https://news.test/zorvath"
+    finally:
+        archive.close()
 
 
 @pytest.mark.parametrize(
