@@ -86,13 +86,17 @@ class Archive:
         Without `check_model` (to rebuild for another model) nothing is embedded on opening.
         """
         archive = cls(settings, embedder, check_model=check_model)
-        if archive.needs_seeds():
-            announce(f"Empty archive: importing the sample articles in {settings.seeds_dir} …")
-            report = archive.seed()
-            if report:
-                announce(f"Seeds: {report.summary()}")
-        if check_model:
-            archive.sync()
+        try:
+            if archive.needs_seeds():
+                announce(f"Empty archive: importing the sample articles in {settings.seeds_dir} …")
+                report = archive.seed()
+                if report:
+                    announce(f"Seeds: {report.summary()}")
+            if check_model:
+                archive.sync()
+        except BaseException:
+            archive.close()
+            raise
         return archive
 
     def close(self) -> None:
