@@ -36,7 +36,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from transformers import AutoTokenizer
 
-from bench import corpus_drafts, disk_bytes, emit, percentile, questions, settings_for
+from bench import WORKDIR, corpus_drafts, disk_bytes, emit, percentile, questions, settings_for
 from index.archive import Archive
 from index.embed.sbert import bundled_model_path
 from index.ingest.chunking import SEPARATORS
@@ -181,7 +181,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="articles for ingest (0: skip)")
     parser.add_argument("--scale", type=int, nargs="*", default=[], help="archive sizes")
     parser.add_argument("--queries", type=int, default=100, help="questions per size")
-    parser.add_argument("--workdir", type=Path, default=Path("/work/bench-data/scale"))
+    parser.add_argument("--workdir", type=Path, default=WORKDIR)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     if args.limit:

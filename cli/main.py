@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,46 +12,16 @@ import click
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from bot.logs import configure_logging
 from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
+from cli.wiring import archive_errors, open_archive
 from index.archive import Archive
 from index.errors import ArchiveError
 from index.search.followup import rewrite_followup
 from index.settings import Settings, settings_problem
-
-
-def configure_logging(level: str) -> None:
-    """Log to stderr; httpx's request log would print the bot token, so it stays quiet."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def open_archive(settings: Settings, *, check_model: bool = True, quiet: bool = False) -> Archive:
-    """Open the archive, import the bundled seeds into an empty one, and catch up vectors."""
-    archive = Archive(settings, check_model=check_model)
-    if archive.needs_seeds():
-        if not quiet:
-            click.echo(
-                f"Empty archive: importing the sample articles in {settings.seeds_dir} …", err=True
-            )
-        report = archive.seed()
-        if report and not quiet:
-            click.echo(f"Seeds: {report.summary()}", err=True)
-    if check_model:
-        archive.sync()
-    return archive
-
-
-@contextmanager
-def archive_errors() -> Iterator[None]:
-    """Known archive errors become a one-line message and exit status 1."""
-    try:
-        yield
-    except ArchiveError as error:
-        raise click.ClickException(str(error)) from error
 
 
 @click.group()
@@ -76,20 +43,20 @@ def main(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("-k", type=click.IntRange(1, 50), default=None, help="Passages to cite.")
 @click.pass_obj
+@archive_errors
 def ask(settings: Settings, question: tuple[str, ...], as_json: bool, k: int | None) -> None:
     """Answer QUESTION from the archive, with numbered citations."""
-    with archive_errors():
-        archive = open_archive(settings)
-        answer = archive.ask(" ".join(question), k=k)
+    archive = open_archive(settings)
+    answer = archive.ask(" ".join(question), k=k)
     click.echo(answer_json(answer) if as_json else answer_text(answer))
 
 
 @main.command()
 @click.pass_obj
+@archive_errors
 def chat(settings: Settings) -> None:
     """A conversation in the terminal; an empty line or Ctrl-D ends it."""
-    with archive_errors():
-        archive = open_archive(settings)
+    archive = open_archive(settings)
     click.echo("Ask about the news archive. An empty line or Ctrl-D ends the chat.")
     previous: str | None = None
     while True:
@@ -113,12 +80,12 @@ def chat(settings: Settings) -> None:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_obj
+@archive_errors
 def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Import articles from files and folders (.txt, .md, .html, .json, .jsonl)."""
-    with archive_errors():
-        archive = open_archive(settings, quiet=True)
-        with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
-            report = archive.import_paths(paths, progress=bar.update)
+    archive = open_archive(settings, quiet=True)
+    with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
+        report = archive.import_paths(paths, progress=bar.update)
     for name, reason in report.failures:
         click.echo(f"failed: {name}: {reason}", err=True)
     if report.added == 0 and report.duplicates:
@@ -139,23 +106,23 @@ index.add_command(check_command)
 
 @index.command()
 @click.pass_obj
+@archive_errors
 def rebuild(settings: Settings) -> None:
     """Re-embed every passage into a new index and swap it in when whole."""
-    with archive_errors():
-        archive = open_archive(settings, check_model=False, quiet=True)
-        total = archive.store.counts()[1]
-        with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
-            count = archive.rebuild(progress=bar.update)
+    archive = open_archive(settings, check_model=False, quiet=True)
+    total = archive.store.counts()[1]
+    with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
+        count = archive.rebuild(progress=bar.update)
     click.echo(f"Rebuilt the index: {count} passages with {archive.embedder.name}.")
 
 
 @index.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_obj
+@archive_errors
 def stats(settings: Settings, as_json: bool) -> None:
     """Articles, passages, model, dimension, index type and bytes on disk."""
-    with archive_errors():
-        figures = asdict(Archive(settings, check_model=False).stats())
+    figures = asdict(Archive(settings, check_model=False).stats())
     if as_json:
         click.echo(json.dumps(figures))
     else:

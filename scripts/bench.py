@@ -40,7 +40,11 @@ from index.settings import Settings
 from index.storage.store import Store
 from index.storage.vectors import VectorIndex
 
-CORPUS = Path("/work/shared/bench/realtimeqa")
+REPO = Path(__file__).resolve().parent.parent
+# Paths beside the repository by default (the RealTime QA corpus lives in ../shared).
+CORPUS = REPO.parent / "shared" / "bench" / "realtimeqa"
+SOURCE = REPO.parent / "bench-data" / "rtqa"
+WORKDIR = REPO.parent / "bench-data" / "scale"
 NOISE_COS = 0.8
 
 
@@ -51,15 +55,15 @@ def settings_for(data_dir: Path, backend: str, index_type: str = "auto") -> Sett
     )
 
 
-def questions(count: int) -> list[str]:
+def questions(count: int, corpus: Path = CORPUS) -> list[str]:
     """Real quiz questions from the corpus."""
-    with (CORPUS / "questions.jsonl").open() as lines:
+    with (corpus / "questions.jsonl").open() as lines:
         return [json.loads(line)["question"] for line in lines][:count]
 
 
-def corpus_drafts(limit: int, skip: int = 0) -> list[ArticleDraft]:
+def corpus_drafts(limit: int, skip: int = 0, corpus: Path = CORPUS) -> list[ArticleDraft]:
     """The first `limit` articles of the corpus after `skip`."""
-    return list(read_file(CORPUS / "articles.jsonl").drafts[skip : skip + limit])
+    return list(read_file(corpus / "articles.jsonl").drafts[skip : skip + limit])
 
 
 def emit(kind: str, figures: dict[str, object]) -> None:
@@ -73,9 +77,11 @@ def emit(kind: str, figures: dict[str, object]) -> None:
 # ingest against the model
 
 
-def measure_ingest(embedder: TextEmbedder, limit: int, backend: str) -> dict[str, object]:
+def measure_ingest(
+    embedder: TextEmbedder, limit: int, backend: str, corpus: Path = CORPUS
+) -> dict[str, object]:
     """Chunks per second of the model alone and of a whole import, on the same articles."""
-    drafts = corpus_drafts(limit)
+    drafts = corpus_drafts(limit, corpus=corpus)
     passages = [
         embedding_text(d.title, c.text)
         for d in drafts
@@ -235,8 +241,7 @@ print(json.dumps({"open_s": opened - start, "sync_s": synced - opened,
 def first_answer(data_dir: Path, backend: str, index_type: str, question: str) -> dict:
     """A fresh process: imports, opens the archive, catches up and answers one question."""
     start = time.perf_counter()
-    repo = str(Path(__file__).resolve().parent.parent)
-    command = [sys.executable, "-c", FIRST_ANSWER, repo, str(data_dir), backend, index_type]
+    command = [sys.executable, "-c", FIRST_ANSWER, str(REPO), str(data_dir), backend, index_type]
     child = subprocess.run([*command, question], capture_output=True, text=True, check=True)
     figures = json.loads(child.stdout.strip().splitlines()[-1])
     figures["wall_s"] = time.perf_counter() - start
@@ -314,10 +319,10 @@ def measure_recall(vectors: VectorIndex, queries: np.ndarray) -> dict[str, objec
     return {"recall_at_10_vs_exact": recall_at_10(vectors, queries, truth), "nprobe_curve": curve}
 
 
-def measure_add(archive: Archive, trials: int = 3) -> dict[str, object]:
+def measure_add(archive: Archive, trials: int = 3, corpus: Path = CORPUS) -> dict[str, object]:
     """Milliseconds to add one new real article (chunk, embed, store, index, save)."""
     times, chunks = [], []
-    for n, draft in enumerate(corpus_drafts(trials, skip=100)):
+    for n, draft in enumerate(corpus_drafts(trials, skip=100, corpus=corpus)):
         marker = f"{time.time_ns()}-{n}"
         fresh = replace(draft, url=f"https://bench.example/new/{marker}", text=draft.text + marker)
         start = time.perf_counter()
@@ -359,7 +364,7 @@ def measure_scale(args: argparse.Namespace, size: int, source: list[SourceArticl
         build_s = build_scale(data_dir, source, size, args.backend)
         print(f"built {data_dir} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     build_s = json.loads(marker.read_text())["build_s"]
-    asked = questions(args.queries)
+    asked = questions(args.queries, args.corpus)
     figures: dict[str, object] = {"chunks": size, "backend": args.backend}
     figures["bytes_per_chunk"] = round(disk_bytes(data_dir) / size)
     settings = settings_for(data_dir, args.backend, args.index_type)
@@ -367,7 +372,7 @@ def measure_scale(args: argparse.Namespace, size: int, source: list[SourceArticl
     startup = first_answer(data_dir, args.backend, args.index_type, asked[0])
     archive = Archive(settings)
     figures |= measure_queries(archive, asked)
-    figures |= measure_add(archive)
+    figures |= measure_add(archive, corpus=args.corpus)
     figures |= {"index_build_s": round(build_s, 2), "startup": startup}
     archive.close()
     emit(f"scale-{size}", figures)
@@ -382,12 +387,13 @@ def main() -> None:
     parser.add_argument("--index-type", choices=["auto", "flat", "ivf"], default="auto")
     parser.add_argument("--queries", type=int, default=100, help="questions per size")
     parser.add_argument("--reindex", action="store_true", help="rebuild built vector indexes")
-    parser.add_argument("--source", type=Path, default=Path("/work/bench-data/rtqa"))
-    parser.add_argument("--workdir", type=Path, default=Path("/work/bench-data/scale"))
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="RealTime QA JSONL folder")
+    parser.add_argument("--source", type=Path, default=SOURCE, help="its imported archive")
+    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="scale archives")
     args = parser.parse_args()
     if args.limit:
         embedder = open_embedder(settings_for(args.workdir / "models-home", args.backend))
-        emit("ingest", measure_ingest(embedder, args.limit, args.backend))
+        emit("ingest", measure_ingest(embedder, args.limit, args.backend, args.corpus))
     if args.scale:
         source = read_source(args.source, "torch")  # ONNX runs reuse torch vectors (cos 0.99)
         print(f"source: {len(source)} articles, {sum(len(a.chunks) for a in source)} passages")

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
-from fake_telegram import FakeTelegram, RunningBot, Sent
 from telegram import Update
 from telegram.ext import CommandHandler
 
@@ -23,6 +22,8 @@ from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.records import ArticleDraft
 from index.settings import Settings
+from testkit.running import RunningBot
+from testkit.telegram import FakeTelegram, Sent
 
 ADMIN_ID = 1000
 FESTIVAL_QUESTION = "Who won the cheese rolling race at Cooper's Hill?"

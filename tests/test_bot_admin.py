@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_telegram import FakeTelegram, Json, RunningBot, Sent
 from test_sources import BROKEN, snapshot
 from web_server import FERRY, FROST, HELMETS, HONEY, TRAINS, WebServer, pdf_bytes, web_settings
 
@@ -17,6 +16,8 @@ from bot.app import build_application
 from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.settings import Settings
+from testkit.running import RunningBot
+from testkit.telegram import FakeTelegram, Json, Sent
 
 ADMIN_ID = 4242
 users = itertools.count(5000)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SEED_QUESTION, SEED_TITLE, cli_env
-from fake_telegram import FakeTelegram
 
 from bot.app import HANDLER_MODULES
+from testkit.telegram import FakeTelegram
 
 
 def start_bot(fake: FakeTelegram, tmp_path: Path, *command: str) -> subprocess.Popen[str]:
