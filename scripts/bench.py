@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -30,14 +30,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
+from scale_archive import SourceArticle, build_scale, read_source, settings_for
 
 from index.archive import FLUSH_PASSAGES, Archive
 from index.embed.factory import TextEmbedder, open_embedder
 from index.ingest.chunking import chunk_text, embedding_text
-from index.ingest.files import content_hash, read_file
-from index.records import ArticleDraft, ChunkDraft
-from index.settings import Settings
-from index.storage.store import Store
+from index.ingest.files import read_file
+from index.records import ArticleDraft
 from index.storage.vectors import VectorIndex
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,14 +44,6 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "bench" / "realtimeqa"
 SOURCE = REPO.parent / "bench-data" / "rtqa"
 WORKDIR = REPO.parent / "bench-data" / "scale"
-NOISE_COS = 0.8
-
-
-def settings_for(data_dir: Path, backend: str, index_type: str = "auto") -> Settings:
-    """Default settings on a data dir, ignoring any .env."""
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=data_dir, embedding_backend=backend, index_type=index_type
-    )
 
 
 def questions(count: int, corpus: Path = CORPUS) -> list[str]:
@@ -110,109 +101,6 @@ def measure_ingest(
         "ingest_chunks_per_cpu_s": round(report.chunks / ingest_cpu, 2),
         "load_average": round(os.getloadavg()[0], 1),
     }
-
-
-# scale archives
-
-
-@dataclass(frozen=True)
-class SourceArticle:
-    """A real article's metadata, passages and their vectors."""
-
-    draft: ArticleDraft
-    chunks: tuple[str, ...]
-    vectors: np.ndarray
-
-
-def read_source(data_dir: Path, backend: str) -> list[SourceArticle]:
-    """Every article of a real archive with its passages and stored vectors."""
-    archive = Archive(settings_for(data_dir, backend), check_model=False)
-    ids, vectors = archive.vectors().export()
-    row = {int(i): n for n, i in enumerate(ids)}
-    grouped: dict[int, list[tuple[int, str, int]]] = {}
-    drafts: dict[int, ArticleDraft] = {}
-    for start in range(0, len(ids), 900):
-        found = archive.store.hits(ids[start : start + 900].tolist())
-        for chunk_id, (chunk, article) in found.items():
-            grouped.setdefault(article.id, []).append((chunk.ordinal, chunk.text, row[chunk_id]))
-            drafts[article.id] = ArticleDraft(
-                article.title, "", article.url, article.source, article.published
-            )
-    archive.close()
-    found = []
-    for article_id in sorted(grouped):
-        parts = sorted(grouped[article_id])
-        found.append(
-            SourceArticle(
-                replace(drafts[article_id], text="\n\n".join(t for _, t, _ in parts)),
-                tuple(t for _, t, _ in parts),
-                vectors[[r for _, _, r in parts]],
-            )
-        )
-    return found
-
-
-def synthetic(article: SourceArticle, copy: int, rng: np.random.Generator) -> SourceArticle:
-    """A copy of a real article: new title and URL, vectors moved to cosine ~NOISE_COS."""
-    if copy == 0:
-        return article
-    draft = article.draft
-    scale = np.sqrt(1 / NOISE_COS**2 - 1) / np.sqrt(article.vectors.shape[1])
-    moved = article.vectors + rng.normal(0, scale, article.vectors.shape).astype(np.float32)
-    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
-    return SourceArticle(
-        replace(
-            draft,
-            title=f"{draft.title} (part {copy})",
-            text=f"{draft.text}\n\nSynthetic copy {copy}.",
-            url=f"https://bench.example/{copy}/{content_hash(draft.text)[:16]}",
-        ),
-        article.chunks,
-        moved,
-    )
-
-
-def fill_store(store: Store, source: list[SourceArticle], size: int) -> tuple[np.ndarray, ...]:
-    """Store passages up to `size`; returns their (ids, vectors)."""
-    rng = np.random.default_rng(0)
-    ids = np.zeros(size, dtype=np.int64)
-    vectors = np.zeros((size, source[0].vectors.shape[1]), dtype=np.float32)
-    count = copy = 0
-    while count < size:
-        for original in source:
-            if count >= size:
-                break
-            article = synthetic(original, copy, rng)
-            take = min(len(article.chunks), size - count)
-            drafts = [ChunkDraft(n, text) for n, text in enumerate(article.chunks[:take])]
-            digest = content_hash(article.draft.text)
-            _, stored = store.add_article(article.draft, digest, drafts)
-            ids[count : count + take] = [chunk.id for chunk in stored]
-            vectors[count : count + take] = article.vectors[:take]
-            count += take
-        copy += 1
-    return ids, vectors
-
-
-def build_scale(data_dir: Path, source: list[SourceArticle], size: int, backend: str) -> float:
-    """A data dir of `size` passages; returns seconds spent building the vector index."""
-    settings = settings_for(data_dir, backend)
-    embedder = open_embedder(settings)
-    store = Store(data_dir / "archive.sqlite3")
-    # Building the fixture, not measuring it: no fsync per article (x2.3 at a million).
-    store._db.execute("PRAGMA synchronous=OFF")
-    ids, vectors = fill_store(store, source, size)
-    store.set_meta("model", embedder.name)
-    store.set_meta("dim", str(vectors.shape[1]))
-    store.close()
-    start = time.perf_counter()
-    index = VectorIndex.empty(vectors.shape[1])
-    index.add(ids, vectors)
-    index.fit(settings.index_type)
-    build_s = time.perf_counter() - start
-    index.save(Archive(settings, embedder=embedder, check_model=False).vector_path())
-    (data_dir / "bench.json").write_text(json.dumps({"size": size, "build_s": build_s}))
-    return build_s
 
 
 # measurements on a scale archive
