@@ -36,7 +36,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from transformers import AutoTokenizer
 
-from bench import corpus_drafts, disk_bytes, emit, percentile, questions, settings_for
+from bench import WORKDIR, corpus_drafts, disk_bytes, emit, percentile, questions, settings_for
 from index.archive import Archive
 from index.embed.sbert import bundled_model_path
 from index.ingest.chunking import SEPARATORS
@@ -122,12 +122,8 @@ def scale_store(data_dir: Path) -> tuple[FAISS, float]:
     """LangChain's store over a scale archive's texts and vectors; seconds to build it."""
     archive = Archive(settings_for(data_dir, "torch"), check_model=False)
     ids, vectors = archive.vectors().export()
-    texts: list[str] = []
-    for start in range(0, len(ids), 900):
-        found = archive.store.hits(ids[start : start + 900].tolist())
-        for chunk_id in ids[start : start + 900].tolist():
-            chunk, article = found[chunk_id]
-            texts.append(f"{article.title}\n\n{chunk.text}")
+    found = archive.passages()
+    texts = [f"{found[i].article.title}\n\n{found[i].chunk.text}" for i in ids.tolist()]
     archive.close()
     began = time.perf_counter()
     # Rows, not .tolist(): a million lists of Python floats took 23 GB.
@@ -181,7 +177,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="articles for ingest (0: skip)")
     parser.add_argument("--scale", type=int, nargs="*", default=[], help="archive sizes")
     parser.add_argument("--queries", type=int, default=100, help="questions per size")
-    parser.add_argument("--workdir", type=Path, default=Path("/work/bench-data/scale"))
+    parser.add_argument("--workdir", type=Path, default=WORKDIR)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     if args.limit:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from html import escape
@@ -13,14 +12,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import render
-from bot.context import Command, Context, is_admin
-from bot.handlers import reply, typing
+from bot.buttons import ASK_REMOVE_SOURCE, REFRESH_SOURCE, REMOVE_SOURCE, ButtonKind, expired
+from bot.context import Command, Context, is_admin, run_archive
+from bot.replies import reply, typing
 from index.errors import ArchiveError
 from index.ingest.extract import SUFFIXES
 from index.ingest.urls import is_web_url
 from index.records import ImportReport, Source
-from index.sources.fetch import Fetcher
-from index.sources.sources import MAX_UPLOAD_BYTES, SourceResult, Sources, safe_name
+from index.sources.sources import MAX_UPLOAD_BYTES, SourceResult, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +38,24 @@ FILE_TYPES = ", ".join(sorted(SUFFIXES))
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """The admin commands, uploads, buttons and the scheduled feed refresh."""
-    data = application.bot_data
-    admin = Admin(Sources(data.archive, Fetcher(data.settings)))
     new = filters.UpdateType.MESSAGE
-    application.add_handler(CommandHandler("addsource", admin.add_source, filters=new))
-    application.add_handler(CommandHandler("sources", admin.list_sources, filters=new))
-    application.add_handler(CommandHandler("removesource", admin.remove_source, filters=new))
-    application.add_handler(CommandHandler("refresh", admin.refresh, filters=new))
+    application.add_handler(CommandHandler("addsource", add_source, filters=new))
+    application.add_handler(CommandHandler("sources", list_sources, filters=new))
+    application.add_handler(CommandHandler("removesource", remove_source, filters=new))
+    application.add_handler(CommandHandler("refresh", refresh, filters=new))
     uploads = filters.Document.ALL & filters.ChatType.PRIVATE & new
-    application.add_handler(MessageHandler(uploads, admin.document))
-    application.add_handler(CallbackQueryHandler(admin.button, pattern=r"^src:"))
+    application.add_handler(MessageHandler(uploads, document))
+    for callback, kind in (
+        (refresh_button, REFRESH_SOURCE),
+        (ask_remove_button, ASK_REMOVE_SOURCE),
+        (remove_button, REMOVE_SOURCE),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=kind.pattern))
     if application.job_queue is None:
         log.warning("No job queue (install python-telegram-bot[job-queue]): no scheduled refresh")
         return
-    every = timedelta(minutes=data.settings.refresh_minutes)
-    application.job_queue.run_repeating(admin.scheduled_refresh, interval=every, first=every)
+    every = timedelta(minutes=application.bot_data.settings.refresh_minutes)
+    application.job_queue.run_repeating(scheduled_refresh, interval=every, first=every)
 
 
 # pure rendering
@@ -98,188 +100,206 @@ def sources_keyboard(sources: list[Source]) -> InlineKeyboardMarkup | None:
         return None
     rows = []
     for source in sources:
-        row = [InlineKeyboardButton(f"🗑 #{source.id}", callback_data=f"src:ask:{source.id}")]
+        remove = ASK_REMOVE_SOURCE.data(source.id)
+        row = [InlineKeyboardButton(f"🗑 #{source.id}", callback_data=remove)]
         if is_web_url(source.url):
-            refresh = f"src:refresh:{source.id}"
+            refresh = REFRESH_SOURCE.data(source.id)
             row.insert(0, InlineKeyboardButton(f"🔄 #{source.id}", callback_data=refresh))
         rows.append(row)
     return InlineKeyboardMarkup(rows)
 
 
-def source_id(text: str) -> int | None:
-    """The numeric id after a command ('/refresh 3', '#3'), if there is one."""
-    parts = text.split(maxsplit=1)
-    value = parts[1].strip().lstrip("#") if len(parts) > 1 else ""
+def source_id(args: list[str] | None) -> int | None:
+    """The numeric id in a command's arguments ('/refresh 3', '/refresh #3'), if there is one."""
+    value = args[0].lstrip("#") if args and len(args) == 1 else ""
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
-class Admin:
-    """The admin handlers around one Sources; every archive call runs in a worker thread."""
+async def allowed(update: Update, context: Context) -> bool:
+    """Whether the sender is an admin; anyone else gets a short refusal."""
+    user = update.effective_user
+    if is_admin(context.bot_data.settings, user.id if user else None):
+        return True
+    log.info("Refused an admin action: user %s is not in ADMIN_IDS", user.id if user else "?")
+    if update.callback_query:
+        await update.callback_query.answer(ADMINS_ONLY, show_alert=True)
+    else:
+        await reply(update.effective_message, ADMINS_ONLY)
+    return False
 
-    def __init__(self, sources: Sources) -> None:
-        self.sources = sources
 
-    async def _allowed(self, update: Update, context: Context) -> bool:
-        """Whether the sender is an admin; anyone else gets a short refusal."""
-        user = update.effective_user
-        if is_admin(context.bot_data.settings, user.id if user else None):
-            return True
-        log.info("Refused an admin action: user %s is not in ADMIN_IDS", user.id if user else "?")
-        if update.callback_query:
-            await update.callback_query.answer(ADMINS_ONLY, show_alert=True)
-        else:
-            await reply(update.effective_message, ADMINS_ONLY)
-        return False
-
-    async def add_source(self, update: Update, context: Context) -> None:
-        """/addsource URL: fetch it, import what is new, say what happened."""
-        message = update.effective_message
-        if message is None or not await self._allowed(update, context):
-            return
-        parts = (message.text or "").split(maxsplit=1)
-        if len(parts) < 2:
-            await reply(
-                message,
-                "Send it like this: <code>/addsource https://example.org/feed.xml</code>\n"
-                "An RSS or Atom feed, an article page, or a PDF or text file on the web.",
-            )
-            return
-        url = parts[1].strip()
-        async with typing(message.chat):
-            try:
-                result = await asyncio.to_thread(self.sources.add, url)
-            except ArchiveError as error:
-                await reply(message, f"Could not add that source: {escape(str(error))}")
-                return
-        source = result.source
-        log.info("Source #%d added: %s: %s", source.id, source.url, result.report.summary())
+async def add_source(update: Update, context: Context) -> None:
+    """/addsource URL: fetch it, import what is new, say what happened."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context):
+        return
+    url = " ".join(context.args or [])
+    if not url:
         await reply(
             message,
-            f"Added source <b>#{source.id}</b> ({source.kind}): "
-            f"{render.link(source.title or source.url, source.url)}\n{report_html(result.report)}",
+            "Send it like this: <code>/addsource https://example.org/feed.xml</code>\n"
+            "An RSS or Atom feed, an article page, or a PDF or text file on the web.",
         )
-
-    async def list_sources(self, update: Update, context: Context) -> None:
-        """/sources: every source with its articles, last fetch and last error."""
-        message = update.effective_message
-        if message is None or not await self._allowed(update, context):
-            return
-        found = await asyncio.to_thread(self.sources.list_sources)
-        if not found:
-            await reply(message, "No sources yet. Add one with /addsource URL, or send me a file.")
-            return
-        parts = render.split_html("\n\n".join(source_html(s) for s in found))
-        for number, part in enumerate(parts, start=1):
-            await reply(message, part, sources_keyboard(found) if number == len(parts) else None)
-
-    async def remove_source(self, update: Update, context: Context) -> None:
-        """/removesource ID: the source and its articles leave SQLite and the index."""
-        message = update.effective_message
-        if message is None or not await self._allowed(update, context):
-            return
-        number = source_id(message.text or "")
-        if number is None:
-            await reply(message, "Send it like this: <code>/removesource 3</code> (see /sources).")
-            return
-        await self._remove(message, number)
-
-    async def _remove(self, message: Message, number: int) -> None:
+        return
+    async with typing(message.chat):
         try:
-            source = await asyncio.to_thread(self.sources.remove, number)
+            result = await run_archive(context, context.bot_data.sources.add, url)
         except ArchiveError as error:
-            await reply(message, f"{escape(str(error))} /sources lists them.")
+            await reply(message, f"Could not add that source: {escape(str(error))}")
             return
-        log.info("Source #%d removed: %s", source.id, source.url)
-        await reply(
-            message,
-            f"Removed source <b>#{source.id}</b> ({render.text(source.title or source.url)}) "
-            f"and its {source.articles} article(s); they are no longer cited.",
+    source = result.source
+    log.info("Source #%d added: %s: %s", source.id, source.url, result.report.summary())
+    await reply(
+        message,
+        f"Added source <b>#{source.id}</b> ({source.kind}): "
+        f"{render.link(source.title or source.url, source.url)}\n{report_html(result.report)}",
+    )
+
+
+async def list_sources(update: Update, context: Context) -> None:
+    """/sources: every source with its articles, last fetch and last error."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context):
+        return
+    found = await run_archive(context, context.bot_data.sources.list_sources)
+    if not found:
+        await reply(message, "No sources yet. Add one with /addsource URL, or send me a file.")
+        return
+    parts = render.split_html("\n\n".join(source_html(s) for s in found))
+    for number, part in enumerate(parts, start=1):
+        await reply(message, part, sources_keyboard(found) if number == len(parts) else None)
+
+
+async def remove_source(update: Update, context: Context) -> None:
+    """/removesource ID: the source and its articles leave SQLite and the index."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context):
+        return
+    number = source_id(context.args)
+    if number is None:
+        await reply(message, "Send it like this: <code>/removesource 3</code> (see /sources).")
+        return
+    await remove_and_report(message, number, context)
+
+
+async def remove_and_report(message: Message, number: int, context: Context) -> None:
+    """Remove a source and say what went, in reply to `message`."""
+    try:
+        source = await run_archive(context, context.bot_data.sources.remove, number)
+    except ArchiveError as error:
+        await reply(message, f"{escape(str(error))} /sources lists them.")
+        return
+    log.info("Source #%d removed: %s", source.id, source.url)
+    await reply(
+        message,
+        f"Removed source <b>#{source.id}</b> ({render.text(source.title or source.url)}) "
+        f"and its {source.articles} article(s); they are no longer cited.",
+    )
+
+
+async def refresh(update: Update, context: Context) -> None:
+    """/refresh [ID]: fetch new items now, from one source or from every feed."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context):
+        return
+    number = source_id(context.args)
+    await refresh_and_report(message, number, context)
+
+
+async def refresh_and_report(message: Message, number: int | None, context: Context) -> None:
+    """Refresh one source (or every feed, for None) and say what came in."""
+    async with typing(message.chat):
+        try:
+            if number is None:
+                results = await run_archive(context, context.bot_data.sources.refresh_all)
+            else:
+                results = [await run_archive(context, context.bot_data.sources.refresh, number)]
+        except ArchiveError as error:
+            await reply(message, escape(str(error)))
+            return
+    if not results:
+        await reply(message, "No feeds to refresh. Add one with /addsource URL.")
+        return
+    for part in render.split_html("\n\n".join(result_html(r) for r in results)):
+        await reply(message, part)
+
+
+async def document(update: Update, context: Context) -> None:
+    """A file sent by an admin in a private chat is imported as a source of its own."""
+    message = update.effective_message
+    if message is None or message.document is None or not await allowed(update, context):
+        return
+    document = message.document
+    name = safe_name(document.file_name or "upload")  # untrusted: shown, never a path
+    if PurePath(name).suffix.lower() not in SUFFIXES:
+        await reply(message, f"I can import {FILE_TYPES} files; {escape(name)} is not one.")
+        return
+    if (document.file_size or 0) > MAX_UPLOAD_BYTES:
+        limit = MAX_UPLOAD_BYTES // 1_000_000
+        await reply(message, f"{escape(name)} is larger than {limit} MB, the most I can fetch.")
+        return
+    async with typing(message.chat):
+        try:
+            file = await document.get_file()
+            data = bytes(await file.download_as_bytearray())
+            result = await run_archive(context, context.bot_data.sources.add_file, name, data)
+        except TelegramError as error:
+            await reply(message, f"Could not download {escape(name)} from Telegram: {error}")
+            return
+        except ArchiveError as error:
+            await reply(message, f"Could not import {escape(name)}: {escape(str(error))}")
+            return
+    await reply(
+        message,
+        f"Imported {escape(name)} as source <b>#{result.source.id}</b>: "
+        f"{report_html(result.report)}",
+    )
+
+
+async def refresh_button(update: Update, context: Context) -> None:
+    """🔄 refreshes one source."""
+    if (pressed := await source_button(update, context, REFRESH_SOURCE)) is not None:
+        await refresh_and_report(*pressed, context)
+
+
+async def ask_remove_button(update: Update, context: Context) -> None:
+    """🗑 asks first: 'Yes, remove' removes."""
+    if (pressed := await source_button(update, context, ASK_REMOVE_SOURCE)) is not None:
+        message, number = pressed
+        confirm = InlineKeyboardButton(
+            f"Yes, remove #{number}", callback_data=REMOVE_SOURCE.data(number)
         )
+        keyboard = InlineKeyboardMarkup([[confirm]])
+        await reply(message, f"Remove source #{number} and all its articles?", keyboard)
 
-    async def refresh(self, update: Update, context: Context) -> None:
-        """/refresh [ID]: fetch new items now, from one source or from every feed."""
-        message = update.effective_message
-        if message is None or not await self._allowed(update, context):
-            return
-        number = source_id(message.text or "")
-        await self._refresh(message, number)
 
-    async def _refresh(self, message: Message, number: int | None) -> None:
-        async with typing(message.chat):
-            try:
-                if number is None:
-                    results = await asyncio.to_thread(self.sources.refresh_all)
-                else:
-                    results = [await asyncio.to_thread(self.sources.refresh, number)]
-            except ArchiveError as error:
-                await reply(message, escape(str(error)))
-                return
-        if not results:
-            await reply(message, "No feeds to refresh. Add one with /addsource URL.")
-            return
-        for part in render.split_html("\n\n".join(result_html(r) for r in results)):
-            await reply(message, part)
+async def remove_button(update: Update, context: Context) -> None:
+    """'Yes, remove #id' removes the source."""
+    if (pressed := await source_button(update, context, REMOVE_SOURCE)) is not None:
+        await remove_and_report(*pressed, context)
 
-    async def document(self, update: Update, context: Context) -> None:
-        """A file sent by an admin in a private chat is imported as a source of its own."""
-        message = update.effective_message
-        if message is None or message.document is None or not await self._allowed(update, context):
-            return
-        document = message.document
-        name = safe_name(document.file_name or "upload")  # untrusted: shown, never a path
-        if PurePath(name).suffix.lower() not in SUFFIXES:
-            await reply(message, f"I can import {FILE_TYPES} files; {escape(name)} is not one.")
-            return
-        if (document.file_size or 0) > MAX_UPLOAD_BYTES:
-            limit = MAX_UPLOAD_BYTES // 1_000_000
-            await reply(message, f"{escape(name)} is larger than {limit} MB, the most I can fetch.")
-            return
-        async with typing(message.chat):
-            try:
-                file = await document.get_file()
-                data = bytes(await file.download_as_bytearray())
-                result = await asyncio.to_thread(self.sources.add_file, name, data)
-            except TelegramError as error:
-                await reply(message, f"Could not download {escape(name)} from Telegram: {error}")
-                return
-            except ArchiveError as error:
-                await reply(message, f"Could not import {escape(name)}: {escape(str(error))}")
-                return
-        await reply(
-            message,
-            f"Imported {escape(name)} as source <b>#{result.source.id}</b>: "
-            f"{report_html(result.report)}",
-        )
 
-    async def button(self, update: Update, context: Context) -> None:
-        """🔄 refreshes a source; 🗑 asks first, and 'Yes, remove' removes it."""
-        query = update.callback_query
-        if query is None or not await self._allowed(update, context):
-            return
-        parts = (query.data or "").split(":")
-        action, value = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-        message = query.message if isinstance(query.message, Message) else None
-        if not value.isdigit() or message is None:
-            await query.answer("This button has expired: use /sources.", show_alert=True)
-            return
-        await query.answer()
-        number = int(value)
-        if action == "refresh":
-            await self._refresh(message, number)
-        elif action == "ask":
-            confirm = InlineKeyboardButton(
-                f"Yes, remove #{number}", callback_data=f"src:remove:{number}"
-            )
-            keyboard = InlineKeyboardMarkup([[confirm]])
-            await reply(message, f"Remove source #{number} and all its articles?", keyboard)
-        elif action == "remove":
-            await self._remove(message, number)
+async def source_button(
+    update: Update, context: Context, kind: ButtonKind
+) -> tuple[Message, int] | None:
+    """An admin's press of a source button: its message and source id, the press answered."""
+    query = update.callback_query
+    if query is None or not await allowed(update, context):
+        return None
+    number = kind.parse(query.data)
+    message = query.message if isinstance(query.message, Message) else None
+    if number is None or message is None:
+        await expired(query)
+        return None
+    await query.answer()
+    return message, number
 
-    async def scheduled_refresh(self, context: Context) -> None:
-        """The job queue's periodic refresh of every feed; errors are kept per source."""
-        results = await asyncio.to_thread(self.sources.refresh_all)
-        for result in results:
-            if result.error:
-                log.warning("Scheduled refresh: %s", result.summary())
-        added = sum(r.report.added for r in results)
-        log.info("Scheduled refresh: %d feed(s), %d new article(s)", len(results), added)
+
+async def scheduled_refresh(context: Context) -> None:
+    """The job queue's periodic refresh of every feed; errors are kept per source."""
+    results = await run_archive(context, context.bot_data.sources.refresh_all)
+    for result in results:
+        if result.error:
+            log.warning("Scheduled refresh: %s", result.summary())
+    added = sum(r.report.added for r in results)
+    log.info("Scheduled refresh: %d feed(s), %d new article(s)", len(results), added)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -17,9 +18,12 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot import admin, handlers
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
+from bot.logs import configure_logging, protect_token, quiet_http_logs
 from index import Archive, Settings
 from index.errors import ArchiveError
 from index.settings import settings_problem
+from index.sources.fetch import Fetcher
+from index.sources.sources import Sources
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,9 @@ BAD_TOKEN = (
     "Telegram rejected TELEGRAM_BOT_TOKEN: copy the token again from @BotFather (/mybots) "
     "into .env."
 )
-TOKEN_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
-QUIET_LOGGERS = ("httpx", "httpcore", "sentence_transformers", "transformers", "faiss")
+# Archive calls from handlers run on this many threads: questions are CPU-bound (embedding,
+# FAISS), so more would only queue inside torch; a slow admin refresh holds one of them.
+ARCHIVE_THREADS = 4
 
 
 class HandlerModule(Protocol):
@@ -49,38 +54,6 @@ class HandlerModule(Protocol):
 # The one place handler modules join the bot, in order (first match wins); a new module (say
 # bot/admin.py) goes into this tuple. handlers.register_fallbacks runs after all of them.
 HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin)
-
-
-class RedactToken(logging.Filter):
-    """Replaces the bot token in a log record (message and traceback) with <token>."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<token>"), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, "<token>")
-        return True
-
-
-def protect_token(token: str, *handlers: logging.Handler) -> None:
-    """Redact the token in PTB's bot loggers (they log the API URL) and in the given handlers."""
-    targets: list[logging.Filterer] = [logging.getLogger(n) for n in TOKEN_LOGGERS]
-    for target in [*targets, *handlers]:
-        if not any(isinstance(f, RedactToken) and f.token == token for f in target.filters):
-            target.addFilter(RedactToken(token))
-
-
-def quiet_http_logs() -> None:
-    """httpx logs every request URL, and the URL holds the token: keep it at WARNING."""
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def build_application(
@@ -109,10 +82,14 @@ def build_application(
         .concurrent_updates(True)
         .context_types(ContextTypes(bot_data=BotData))
         .post_init(set_commands)
+        .post_shutdown(release)
         .build()
     )
     data: BotData = application.bot_data
     data.settings, data.archive = settings, archive
+    data.executor = ThreadPoolExecutor(ARCHIVE_THREADS, thread_name_prefix="archive")
+    data.fetcher = Fetcher(settings)
+    data.sources = Sources(archive, data.fetcher)
     data.limit = QuestionLimit(settings.questions_per_minute)
     data.commands = tuple(c for module in modules for c in module.COMMANDS)
     data.admin_commands = tuple(c for module in modules for c in module.ADMIN_COMMANDS)
@@ -139,11 +116,11 @@ async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -
             log.warning("Admin %s: could not set the command menu: %s", admin_id, error)
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr at `level`, with the HTTP client's request log silenced."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)
-    quiet_http_logs()
+async def release(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """At shutdown: let running archive calls finish, drop queued ones, close the fetcher."""
+    data: BotData = application.bot_data
+    data.executor.shutdown(wait=True, cancel_futures=True)
+    data.fetcher.close()
 
 
 def main() -> int:
@@ -155,11 +132,10 @@ def main() -> int:
     except ValidationError as error:
         print(settings_problem(error), file=sys.stderr)
         return 1
-    configure_logging(settings.log_level)
     if settings.telegram_bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 1
-    protect_token(settings.telegram_bot_token.get_secret_value(), *logging.getLogger().handlers)
+    configure_logging(settings.log_level, settings.telegram_bot_token.get_secret_value())
     try:
         archive = Archive.open(settings)
     except ArchiveError as error:

@@ -1,15 +1,24 @@
-"""What every handler reaches through its context: settings, archive, limit, commands."""
+"""What every handler reaches through its context: settings, archive, sources, limit, commands."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.limits import QuestionLimit
 from index.archive import Archive
 from index.settings import Settings
+from index.sources.fetch import Fetcher
+from index.sources.sources import Sources
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,12 +34,24 @@ class BotData:
 
     settings: Settings
     archive: Archive
+    fetcher: Fetcher
+    sources: Sources
+    executor: ThreadPoolExecutor  # every call into the archive runs here (see run_archive)
     limit: QuestionLimit
     commands: tuple[Command, ...] = ()
     admin_commands: tuple[Command, ...] = ()
 
 
 Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
+
+
+async def run_archive(
+    context: Context, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run a (synchronous) archive call on the application's bounded executor, off the loop."""
+    loop = asyncio.get_running_loop()
+    work = functools.partial(call, *args, **kwargs)
+    return await loop.run_in_executor(context.bot_data.executor, work)
 
 
 def is_admin(settings: Settings, user_id: int | None) -> bool:

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import logging
 import re
-from collections.abc import AsyncIterator
 
-from telegram import (
-    Chat,
-    InlineKeyboardMarkup,
-    Message,
-    MessageEntity,
-    ReplyParameters,
-    Update,
-)
-from telegram.constants import ChatAction, ChatType
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import render
-from bot.context import Command, Context, is_admin
+from bot import buttons, render
+from bot.context import Command, Context, is_admin, run_archive
+from bot.replies import reply, typing
 from index.errors import ArchiveError
 from index.search.followup import rewrite_followup
 
@@ -42,7 +27,6 @@ COMMANDS: tuple[Command, ...] = (
 ADMIN_COMMANDS: tuple[Command, ...] = ()
 APOLOGY = "Sorry, something went wrong there. Please try again in a moment."
 EXAMPLE = "What did the US offer Ukraine?"
-TYPING_EVERY_SECONDS = 4.0
 LEADING_COMMAND = re.compile(r"^/\w+(@\w+)?\s*")
 # chat_data keys: the chat's last standalone question, and the rewritten questions by message id
 LAST_QUESTION = "last_question"
@@ -56,7 +40,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("start", start, filters=new))
     application.add_handler(CommandHandler("help", help_command, filters=new))
     application.add_handler(CommandHandler("ask", ask, filters=new))
-    application.add_handler(CallbackQueryHandler(button, pattern=r"^(more|passage):"))
+    application.add_handler(CallbackQueryHandler(more, pattern=buttons.MORE.pattern))
+    application.add_handler(CallbackQueryHandler(passage, pattern=buttons.PASSAGE.pattern))
 
 
 def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
@@ -112,8 +97,8 @@ async def ask(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    question = question_text(message.text or "", context.bot.username)
-    if not question.strip():
+    question = question_text(" ".join(context.args or []), context.bot.username)
+    if not question:
         await reply(message, f"Ask like this: <code>/ask {EXAMPLE}</code>")
         return
     await answer_new(message, question, context)
@@ -203,7 +188,7 @@ async def answer(
     k = data.settings.top_k
     async with typing(message.chat):
         try:
-            result = await asyncio.to_thread(data.archive.ask, question, k=k, offset=offset)
+            result = await run_archive(context, data.archive.ask, question, k=k, offset=offset)
         except ArchiveError as error:
             await reply(message, html.escape(str(error)))
             return False
@@ -223,79 +208,48 @@ def limit_text(wait: int, per_minute: int) -> str:
     )
 
 
-async def reply(
-    message: Message | None, text: str, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
-    """Send HTML as a reply to `message` (still sent if that message is gone)."""
-    if message is None:
-        return
-    await message.get_bot().send_message(
-        message.chat.id,
-        text,
-        reply_markup=keyboard,
-        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-        message_thread_id=message.message_thread_id if message.is_topic_message else None,
-    )
-
-
-@contextlib.asynccontextmanager
-async def typing(chat: Chat) -> AsyncIterator[None]:
-    """Show "typing…" in the chat, renewed every few seconds, while the body runs."""
-
-    async def keep_typing() -> None:
-        while True:
-            with contextlib.suppress(TelegramError):
-                await chat.send_action(ChatAction.TYPING)
-            await asyncio.sleep(TYPING_EVERY_SECONDS)
-
-    task = asyncio.create_task(keep_typing())
-    try:
-        await asyncio.sleep(0)
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 # buttons
 
 
-async def button(update: Update, context: Context) -> None:
-    """'More ▸' shows the next results; '📄 n' opens a citation's whole passage."""
+async def passage(update: Update, context: Context) -> None:
+    """'📄 n' opens a citation's whole passage."""
     query = update.callback_query
-    parsed = render.parse_data(query.data if query else None)
     if query is None:
         return
-    if parsed is None:  # made-up data: the button still gets its answer
-        await query.answer("This button has expired: please ask again.", show_alert=True)
-        return
-    kind, number = parsed
+    number = buttons.PASSAGE.parse(query.data)
     message = query.message if isinstance(query.message, Message) else None
-    if kind == "passage" and message is not None:
-        passage = await asyncio.to_thread(context.bot_data.archive.passage, number)
-        if passage is None:
-            await query.answer("That passage is no longer in the archive.", show_alert=True)
-            return
-        await query.answer()
-        await reply(message, render.passage_html(passage))
+    if number is None or message is None:
+        await buttons.expired(query)
         return
+    found = await run_archive(context, context.bot_data.archive.passage, number)
+    if found is None:
+        await query.answer("That passage is no longer in the archive.", show_alert=True)
+        return
+    await query.answer()
+    await reply(message, render.passage_html(found))
+
+
+async def more(update: Update, context: Context) -> None:
+    """'More ▸' shows the next results of the question the answer replied to."""
+    query = update.callback_query
+    if query is None:
+        return
+    offset = buttons.MORE.parse(query.data)
+    message = query.message if isinstance(query.message, Message) else None
     asked = message.reply_to_message if message else None
-    if asked is None or not asked.text:
-        await query.answer("This button has expired: please ask again.", show_alert=True)
+    if offset is None or asked is None or not asked.text:
+        await buttons.expired(query)
         return
     await query.answer()
     question = question_text(asked.text, context.bot.username)
     question = (context.chat_data or {}).get(REWRITTEN, {}).get(asked.message_id, question)
-    await answer(asked, question, context, number, query.from_user.id)
+    await answer(asked, question, context, offset, query.from_user.id)
 
 
 async def expired_button(update: Update, context: Context) -> None:
     """Buttons this version of the bot does not know (from an older one, say)."""
     if update.callback_query:
-        await update.callback_query.answer(
-            "This button has expired: please ask again.", show_alert=True
-        )
+        await buttons.expired(update.callback_query)
 
 
 # errors

@@ -7,6 +7,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.buttons import MORE, PASSAGE
 from index.ingest.urls import is_web_url
 from index.records import Answer, Citation, Hit
 
@@ -77,25 +78,7 @@ def passage_html(passage: Hit) -> str:
     return "\n".join(part for part in (head, where) if part) + "\n\n" + text(passage.chunk.text)
 
 
-# buttons: the callback data carries everything a button needs, so it outlives a restart
-
-
-def more_data(offset: int) -> str:
-    """Callback data of 'More': where the next results start."""
-    return f"more:{offset}"
-
-
-def passage_data(chunk_id: int) -> str:
-    """Callback data of a citation's button: its passage's id."""
-    return f"passage:{chunk_id}"
-
-
-def parse_data(data: str | None) -> tuple[str, int] | None:
-    """('more', offset) or ('passage', chunk id); None for anything else."""
-    kind, _, number = (data or "").partition(":")
-    if kind in ("more", "passage") and number.isdigit() and len(number) < 19:
-        return kind, int(number)
-    return None
+# buttons
 
 
 def answer_keyboard(answer: Answer, offset: int, k: int) -> InlineKeyboardMarkup | None:
@@ -104,13 +87,13 @@ def answer_keyboard(answer: Answer, offset: int, k: int) -> InlineKeyboardMarkup
         return None
     rows = [
         [
-            InlineKeyboardButton(f"📄 {citation.n}", callback_data=passage_data(citation.chunk_id))
+            InlineKeyboardButton(f"📄 {citation.n}", callback_data=PASSAGE.data(citation.chunk_id))
             for citation in answer.citations[start : start + 5]
         ]
         for start in range(0, len(answer.citations), 5)
     ]
     if len(answer.citations) >= k:
-        rows.append([InlineKeyboardButton("More ▸", callback_data=more_data(offset + k))])
+        rows.append([InlineKeyboardButton("More ▸", callback_data=MORE.data(offset + k))])
     return InlineKeyboardMarkup(rows)
 
 

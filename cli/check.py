@@ -7,9 +7,9 @@ import sys
 
 import click
 
+from cli.wiring import archive_errors
 from index.archive import Archive
 from index.check import CheckReport, check, repair
-from index.errors import ArchiveError
 from index.settings import Settings
 
 
@@ -43,18 +43,16 @@ def report_text(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--repair", "fix", is_flag=True, help="Rebuild what disagrees from SQLite.")
 @click.pass_obj
+@archive_errors
 def check_command(settings: Settings, as_json: bool, fix: bool) -> None:
     """Check that passages, keyword index and vectors agree; exit status 1 if not."""
     repaired: tuple[str, ...] | None = None
-    try:
-        archive = Archive(settings, check_model=False)
-        report = check(archive)
-        if fix:
-            before = report
-            report = repair(archive)
-            repaired = tuple(p for p in before.problems if p not in report.problems)
-    except ArchiveError as error:
-        raise click.ClickException(str(error)) from error
+    archive = Archive(settings, check_model=False)
+    report = check(archive)
+    if fix:
+        before = report
+        report = repair(archive)
+        repaired = tuple(p for p in before.problems if p not in report.problems)
     click.echo(report_json(report, repaired) if as_json else report_text(report, repaired))
     if not report.ok:
         sys.exit(1)

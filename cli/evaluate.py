@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from cli.wiring import archive_errors
 from index.archive import Archive
-from index.errors import ArchiveError
 from index.ingest.urls import canonical_url
 from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
 from index.search.retrieve import Ranking, Timings
@@ -89,6 +89,7 @@ def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--verbose", is_flag=True, help="List the questions retrieval missed.")
 @click.pass_obj
+@archive_errors
 def evaluate(
     settings: Settings,
     articles: Path,
@@ -102,26 +103,23 @@ def evaluate(
     """Measure retrieval: each gold question is asked with its own date as "now"."""
     data_dir = data_dir or settings.data_dir / "eval" / articles.stem
     settings = settings.model_copy(update={"data_dir": data_dir})
-    try:
-        cases = load_cases(questions, gold)
-        archive = Archive(settings)
-        archive.sync()
-        import_articles(archive, articles)
-        by_url, alias = first_ids_by_url(articles)
-        cases = [replace(c, gold=frozenset(alias.get(g, g) for g in c.gold)) for c in cases]
+    cases = load_cases(questions, gold)
+    archive = Archive(settings)
+    archive.sync()
+    import_articles(archive, articles)
+    by_url, alias = first_ids_by_url(articles)
+    cases = [replace(c, gold=frozenset(alias.get(g, g) for g in c.gold)) for c in cases]
 
-        def article_key(ids: Sequence[int]) -> dict[int, str]:
-            return {
-                i: key.external_id or by_url.get(key.url or "", f"article:{i}")
-                for i, key in archive.article_keys(ids).items()
-            }
+    def article_key(ids: Sequence[int]) -> dict[int, str]:
+        return {
+            i: key.external_id or by_url.get(key.url or "", f"article:{i}")
+            for i, key in archive.article_keys(ids).items()
+        }
 
-        def rank(question: str, now: date) -> Ranking:
-            return archive.rank(question, now=now, floor=False)
+    def rank(question: str, now: date) -> Ranking:
+        return archive.rank(question, now=now, floor=False)
 
-        outcomes, timings = run_cases(rank, cases, article_key, k)
-    except ArchiveError as error:
-        raise click.ClickException(str(error)) from error
+    outcomes, timings = run_cases(rank, cases, article_key, k)
     scores = score(outcomes)
     heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
     if as_json:

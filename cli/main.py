@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,35 +12,16 @@ import click
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from bot.logs import configure_logging
 from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
+from cli.wiring import archive_errors, to_stderr
 from index import Archive, Settings
 from index.errors import ArchiveError
 from index.search.followup import rewrite_followup
 from index.settings import settings_problem
-
-
-def configure_logging(level: str) -> None:
-    """Log to stderr; httpx's request log would print the bot token, so it stays quiet."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def to_stderr(message: str) -> None:
-    """Tell the user something on stderr, away from the answer on stdout."""
-    click.echo(message, err=True)
-
-
-@contextmanager
-def archive_errors() -> Iterator[None]:
-    """Known archive errors become a one-line message and exit status 1."""
-    try:
-        yield
-    except ArchiveError as error:
-        raise click.ClickException(str(error)) from error
 
 
 @click.group()
@@ -65,20 +43,20 @@ def main(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("-k", type=click.IntRange(1, 50), default=None, help="Passages to cite.")
 @click.pass_obj
+@archive_errors
 def ask(settings: Settings, question: tuple[str, ...], as_json: bool, k: int | None) -> None:
     """Answer QUESTION from the archive, with numbered citations."""
-    with archive_errors():
-        archive = Archive.open(settings, announce=to_stderr)
-        answer = archive.ask(" ".join(question), k=k)
+    archive = Archive.open(settings, announce=to_stderr)
+    answer = archive.ask(" ".join(question), k=k)
     click.echo(answer_json(answer) if as_json else answer_text(answer))
 
 
 @main.command()
 @click.pass_obj
+@archive_errors
 def chat(settings: Settings) -> None:
     """A conversation in the terminal; an empty line or Ctrl-D ends it."""
-    with archive_errors():
-        archive = Archive.open(settings, announce=to_stderr)
+    archive = Archive.open(settings, announce=to_stderr)
     click.echo("Ask about the news archive. An empty line or Ctrl-D ends the chat.")
     previous: str | None = None
     while True:
@@ -102,12 +80,12 @@ def chat(settings: Settings) -> None:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_obj
+@archive_errors
 def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Import articles from files and folders (.txt, .md, .html, .json, .jsonl)."""
-    with archive_errors():
-        archive = Archive.open(settings)
-        with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
-            report = archive.import_paths(paths, progress=bar.update)
+    archive = Archive.open(settings)
+    with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
+        report = archive.import_paths(paths, progress=bar.update)
     for failure in report.failures:
         click.echo(f"failed: {failure.where}: {failure.why}", err=True)
     if report.added == 0 and report.duplicates:
@@ -128,23 +106,23 @@ index.add_command(check_command)
 
 @index.command()
 @click.pass_obj
+@archive_errors
 def rebuild(settings: Settings) -> None:
     """Re-embed every passage into a new index and swap it in when whole."""
-    with archive_errors():
-        archive = Archive.open(settings, check_model=False)
-        total = archive.counts().chunks
-        with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
-            count = archive.rebuild(progress=bar.update)
+    archive = Archive.open(settings, check_model=False)
+    total = archive.counts().chunks
+    with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
+        count = archive.rebuild(progress=bar.update)
     click.echo(f"Rebuilt the index: {count} passages with {archive.embedder.name}.")
 
 
 @index.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_obj
+@archive_errors
 def stats(settings: Settings, as_json: bool) -> None:
     """Articles, passages, model, dimension, index type and bytes on disk."""
-    with archive_errors():
-        figures = asdict(Archive(settings, check_model=False).stats())
+    figures = asdict(Archive(settings, check_model=False).stats())
     if as_json:
         click.echo(json.dumps(figures))
     else:

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from index import Archive
-from index.errors import ArchiveError
+from cli.wiring import archive_errors, opened_sources
 from index.ingest.urls import is_web_url
 from index.records import ImportReport, Source
 from index.settings import Settings
-from index.sources.fetch import Fetcher
-from index.sources.sources import SourceResult, Sources
+from index.sources.sources import SourceResult
 
 SHOWN_FAILURES = 10
-
-
-@contextmanager
-def opened(settings: Settings) -> Iterator[Sources]:
-    """The archive's sources with a fetcher; known errors become a message and exit status 1."""
-    try:
-        archive = Archive.open(settings)
-        fetcher = Fetcher(settings)
-        try:
-            yield Sources(archive, fetcher)
-        finally:
-            fetcher.close()
-            archive.close()
-    except ArchiveError as error:
-        raise click.ClickException(str(error)) from error
 
 
 def source_json(source: Source) -> str:
@@ -77,10 +58,11 @@ def sources() -> None:
 @sources.command()
 @click.argument("url")
 @click.pass_obj
+@archive_errors
 def add(settings: Settings, url: str) -> None:
     """Add a feed, page or document URL (or a local file) and import what it holds."""
     path = Path(url)
-    with opened(settings) as book:
+    with opened_sources(settings) as book:
         if not is_web_url(url) and path.is_file():
             result = book.add_file(path.name, path.read_bytes())
         else:
@@ -92,9 +74,10 @@ def add(settings: Settings, url: str) -> None:
 @sources.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON lines.")
 @click.pass_obj
+@archive_errors
 def list_(settings: Settings, as_json: bool) -> None:
     """Every source: id, kind, articles, last fetch, URL and last error."""
-    with opened(settings) as book:
+    with opened_sources(settings) as book:
         found = book.list_sources()
     for source in found:
         click.echo(source_json(source) if as_json else source_line(source))
@@ -105,9 +88,10 @@ def list_(settings: Settings, as_json: bool) -> None:
 @sources.command()
 @click.argument("source_id", type=int)
 @click.pass_obj
+@archive_errors
 def remove(settings: Settings, source_id: int) -> None:
     """Remove a source and its articles from the archive and the index."""
-    with opened(settings) as book:
+    with opened_sources(settings) as book:
         source = book.remove(source_id)
     click.echo(f"Removed source #{source.id} ({source.url}) and its {source.articles} article(s).")
 
@@ -115,9 +99,10 @@ def remove(settings: Settings, source_id: int) -> None:
 @sources.command()
 @click.argument("source_id", type=int, required=False)
 @click.pass_obj
+@archive_errors
 def refresh(settings: Settings, source_id: int | None) -> None:
     """Fetch new items now: one source, or every feed."""
-    with opened(settings) as book:
+    with opened_sources(settings) as book:
         results = [book.refresh(source_id)] if source_id else book.refresh_all()
     for result in results:
         echo_result(result)

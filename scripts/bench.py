@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -30,36 +30,31 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
+from scale_archive import SourceArticle, build_scale, read_source, settings_for
 
 from index.archive import FLUSH_PASSAGES, Archive
 from index.embed.factory import TextEmbedder, open_embedder
 from index.ingest.chunking import chunk_text, embedding_text
-from index.ingest.files import content_hash, read_file
-from index.records import ArticleDraft, ChunkDraft
-from index.settings import Settings
-from index.storage.store import Store
+from index.ingest.files import read_file
+from index.records import ArticleDraft
 from index.storage.vectors import VectorIndex
 
-CORPUS = Path("/work/shared/bench/realtimeqa")
-NOISE_COS = 0.8
+REPO = Path(__file__).resolve().parent.parent
+# Paths beside the repository by default (the RealTime QA corpus lives in ../shared).
+CORPUS = REPO.parent / "shared" / "bench" / "realtimeqa"
+SOURCE = REPO.parent / "bench-data" / "rtqa"
+WORKDIR = REPO.parent / "bench-data" / "scale"
 
 
-def settings_for(data_dir: Path, backend: str, index_type: str = "auto") -> Settings:
-    """Default settings on a data dir, ignoring any .env."""
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=data_dir, embedding_backend=backend, index_type=index_type
-    )
-
-
-def questions(count: int) -> list[str]:
+def questions(count: int, corpus: Path = CORPUS) -> list[str]:
     """Real quiz questions from the corpus."""
-    with (CORPUS / "questions.jsonl").open() as lines:
+    with (corpus / "questions.jsonl").open() as lines:
         return [json.loads(line)["question"] for line in lines][:count]
 
 
-def corpus_drafts(limit: int, skip: int = 0) -> list[ArticleDraft]:
+def corpus_drafts(limit: int, skip: int = 0, corpus: Path = CORPUS) -> list[ArticleDraft]:
     """The first `limit` articles of the corpus after `skip`."""
-    return list(read_file(CORPUS / "articles.jsonl").drafts[skip : skip + limit])
+    return list(read_file(corpus / "articles.jsonl").drafts[skip : skip + limit])
 
 
 def emit(kind: str, figures: dict[str, object]) -> None:
@@ -73,9 +68,11 @@ def emit(kind: str, figures: dict[str, object]) -> None:
 # ingest against the model
 
 
-def measure_ingest(embedder: TextEmbedder, limit: int, backend: str) -> dict[str, object]:
+def measure_ingest(
+    embedder: TextEmbedder, limit: int, backend: str, corpus: Path = CORPUS
+) -> dict[str, object]:
     """Chunks per second of the model alone and of a whole import, on the same articles."""
-    drafts = corpus_drafts(limit)
+    drafts = corpus_drafts(limit, corpus=corpus)
     passages = [
         embedding_text(d.title, c.text)
         for d in drafts
@@ -106,110 +103,6 @@ def measure_ingest(embedder: TextEmbedder, limit: int, backend: str) -> dict[str
     }
 
 
-# scale archives
-
-
-@dataclass(frozen=True)
-class SourceArticle:
-    """A real article's metadata, passages and their vectors."""
-
-    draft: ArticleDraft
-    chunks: tuple[str, ...]
-    vectors: np.ndarray
-
-
-def read_source(data_dir: Path, backend: str) -> list[SourceArticle]:
-    """Every article of a real archive with its passages and stored vectors."""
-    archive = Archive(settings_for(data_dir, backend), check_model=False)
-    ids, vectors = archive.vectors().export()
-    row = {int(i): n for n, i in enumerate(ids)}
-    grouped: dict[int, list[tuple[int, str, int]]] = {}
-    drafts: dict[int, ArticleDraft] = {}
-    for chunk_id, passage in archive.passages().items():
-        if chunk_id not in row:
-            continue
-        chunk, article = passage.chunk, passage.article
-        grouped.setdefault(article.id, []).append((chunk.ordinal, chunk.text, row[chunk_id]))
-        drafts[article.id] = ArticleDraft(
-            article.title, "", article.url, article.source, article.published
-        )
-    archive.close()
-    found = []
-    for article_id in sorted(grouped):
-        parts = sorted(grouped[article_id])
-        found.append(
-            SourceArticle(
-                replace(drafts[article_id], text="\n\n".join(t for _, t, _ in parts)),
-                tuple(t for _, t, _ in parts),
-                vectors[[r for _, _, r in parts]],
-            )
-        )
-    return found
-
-
-def synthetic(article: SourceArticle, copy: int, rng: np.random.Generator) -> SourceArticle:
-    """A copy of a real article: new title and URL, vectors moved to cosine ~NOISE_COS."""
-    if copy == 0:
-        return article
-    draft = article.draft
-    scale = np.sqrt(1 / NOISE_COS**2 - 1) / np.sqrt(article.vectors.shape[1])
-    moved = article.vectors + rng.normal(0, scale, article.vectors.shape).astype(np.float32)
-    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
-    return SourceArticle(
-        replace(
-            draft,
-            title=f"{draft.title} (part {copy})",
-            text=f"{draft.text}\n\nSynthetic copy {copy}.",
-            url=f"https://bench.example/{copy}/{content_hash(draft.text)[:16]}",
-        ),
-        article.chunks,
-        moved,
-    )
-
-
-def fill_store(store: Store, source: list[SourceArticle], size: int) -> tuple[np.ndarray, ...]:
-    """Store passages up to `size`; returns their (ids, vectors)."""
-    rng = np.random.default_rng(0)
-    ids = np.zeros(size, dtype=np.int64)
-    vectors = np.zeros((size, source[0].vectors.shape[1]), dtype=np.float32)
-    count = copy = 0
-    while count < size:
-        for original in source:
-            if count >= size:
-                break
-            article = synthetic(original, copy, rng)
-            take = min(len(article.chunks), size - count)
-            drafts = [ChunkDraft(n, text) for n, text in enumerate(article.chunks[:take])]
-            digest = content_hash(article.draft.text)
-            _, stored = store.add_article(article.draft, digest, drafts)
-            ids[count : count + take] = [chunk.id for chunk in stored]
-            vectors[count : count + take] = article.vectors[:take]
-            count += take
-        copy += 1
-    return ids, vectors
-
-
-def build_scale(data_dir: Path, source: list[SourceArticle], size: int, backend: str) -> float:
-    """A data dir of `size` passages; returns seconds spent building the vector index."""
-    settings = settings_for(data_dir, backend)
-    embedder = open_embedder(settings)
-    store = Store(data_dir / "archive.sqlite3")
-    # Building the fixture, not measuring it: no fsync per article (x2.3 at a million).
-    store._db.execute("PRAGMA synchronous=OFF")
-    ids, vectors = fill_store(store, source, size)
-    store.set_meta("model", embedder.name)
-    store.set_meta("dim", str(vectors.shape[1]))
-    store.close()
-    start = time.perf_counter()
-    index = VectorIndex.empty(vectors.shape[1])
-    index.add(ids, vectors)
-    index.fit(settings.index_type)
-    build_s = time.perf_counter() - start
-    index.save(Archive(settings, embedder=embedder, check_model=False).vector_path())
-    (data_dir / "bench.json").write_text(json.dumps({"size": size, "build_s": build_s}))
-    return build_s
-
-
 # measurements on a scale archive
 
 FIRST_ANSWER = """
@@ -236,8 +129,7 @@ print(json.dumps({"open_s": opened - start, "sync_s": synced - opened,
 def first_answer(data_dir: Path, backend: str, index_type: str, question: str) -> dict:
     """A fresh process: imports, opens the archive, catches up and answers one question."""
     start = time.perf_counter()
-    repo = str(Path(__file__).resolve().parent.parent)
-    command = [sys.executable, "-c", FIRST_ANSWER, repo, str(data_dir), backend, index_type]
+    command = [sys.executable, "-c", FIRST_ANSWER, str(REPO), str(data_dir), backend, index_type]
     child = subprocess.run([*command, question], capture_output=True, text=True, check=True)
     figures = json.loads(child.stdout.strip().splitlines()[-1])
     figures["wall_s"] = time.perf_counter() - start
@@ -315,10 +207,10 @@ def measure_recall(vectors: VectorIndex, queries: np.ndarray) -> dict[str, objec
     return {"recall_at_10_vs_exact": recall_at_10(vectors, queries, truth), "nprobe_curve": curve}
 
 
-def measure_add(archive: Archive, trials: int = 3) -> dict[str, object]:
+def measure_add(archive: Archive, trials: int = 3, corpus: Path = CORPUS) -> dict[str, object]:
     """Milliseconds to add one new real article (chunk, embed, store, index, save)."""
     times, chunks = [], []
-    for n, draft in enumerate(corpus_drafts(trials, skip=100)):
+    for n, draft in enumerate(corpus_drafts(trials, skip=100, corpus=corpus)):
         marker = f"{time.time_ns()}-{n}"
         fresh = replace(draft, url=f"https://bench.example/new/{marker}", text=draft.text + marker)
         start = time.perf_counter()
@@ -360,7 +252,7 @@ def measure_scale(args: argparse.Namespace, size: int, source: list[SourceArticl
         build_s = build_scale(data_dir, source, size, args.backend)
         print(f"built {data_dir} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     build_s = json.loads(marker.read_text())["build_s"]
-    asked = questions(args.queries)
+    asked = questions(args.queries, args.corpus)
     figures: dict[str, object] = {"chunks": size, "backend": args.backend}
     figures["bytes_per_chunk"] = round(disk_bytes(data_dir) / size)
     settings = settings_for(data_dir, args.backend, args.index_type)
@@ -368,7 +260,7 @@ def measure_scale(args: argparse.Namespace, size: int, source: list[SourceArticl
     startup = first_answer(data_dir, args.backend, args.index_type, asked[0])
     archive = Archive(settings)
     figures |= measure_queries(archive, asked)
-    figures |= measure_add(archive)
+    figures |= measure_add(archive, corpus=args.corpus)
     figures |= {"index_build_s": round(build_s, 2), "startup": startup}
     archive.close()
     emit(f"scale-{size}", figures)
@@ -383,12 +275,13 @@ def main() -> None:
     parser.add_argument("--index-type", choices=["auto", "flat", "ivf"], default="auto")
     parser.add_argument("--queries", type=int, default=100, help="questions per size")
     parser.add_argument("--reindex", action="store_true", help="rebuild built vector indexes")
-    parser.add_argument("--source", type=Path, default=Path("/work/bench-data/rtqa"))
-    parser.add_argument("--workdir", type=Path, default=Path("/work/bench-data/scale"))
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="RealTime QA JSONL folder")
+    parser.add_argument("--source", type=Path, default=SOURCE, help="its imported archive")
+    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="scale archives")
     args = parser.parse_args()
     if args.limit:
         embedder = open_embedder(settings_for(args.workdir / "models-home", args.backend))
-        emit("ingest", measure_ingest(embedder, args.limit, args.backend))
+        emit("ingest", measure_ingest(embedder, args.limit, args.backend, args.corpus))
     if args.scale:
         source = read_source(args.source, "torch")  # ONNX runs reuse torch vectors (cos 0.99)
         print(f"source: {len(source)} articles, {sum(len(a.chunks) for a in source)} passages")

@@ -24,12 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-from stories import BATCHES, PER_BATCH, FeedServer, story, write_batches  # noqa: E402
-from test_crash import contents  # noqa: E402
 
 from index.archive import Archive  # noqa: E402
 from index.embed.sbert import Embedder  # noqa: E402
@@ -37,6 +34,14 @@ from index.settings import Settings  # noqa: E402
 from index.sources.fetch import Fetcher  # noqa: E402
 from index.sources.sources import Sources  # noqa: E402
 from index.storage.store import Store  # noqa: E402
+from testkit.stories import (  # noqa: E402
+    BATCHES,
+    PER_BATCH,
+    FeedServer,
+    contents,
+    story,
+    write_batches,
+)
 
 
 class Run:
@@ -151,7 +156,7 @@ def crash_run_with(args: argparse.Namespace, root: Path, feed: FeedServer) -> di
 
 
 def write_batches_of(folder: Path, count: int) -> list[Path]:
-    """`count` folders of six one-article files (test_crash's stories)."""
+    """`count` folders of six one-article files (the crash test's stories, then more)."""
     write_batches(folder)  # the test's batches, then more of the same kind
     for b in range(BATCHES, count):
         (folder / f"batch{b}").mkdir()

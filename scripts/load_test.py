@@ -16,13 +16,12 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from test_load import crowd  # noqa: E402
-
 from index.embed.sbert import Embedder  # noqa: E402
+from testkit.crowd import crowd  # noqa: E402
 
 
 def main() -> None:

@@ -20,11 +20,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.settings import Settings
+from testkit.stories import SEED_QUESTION, SEED_TITLE
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
-SEED_QUESTION = "What did the US offer Ukraine?"
-SEED_TITLE = "USA signals readiness to join European coalition for defense of Ukraine"
+__all__ = ["DATA", "REPO", "SEED_QUESTION", "SEED_TITLE", "cli_env"]  # the tests import these
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -13,16 +14,17 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
-from fake_telegram import FakeTelegram, RunningBot, Sent
 from telegram import Update
-from telegram.ext import CommandHandler
+from telegram.ext import Application, CommandHandler
 
-from bot.app import HANDLER_MODULES, build_application, run
-from bot.context import Command, Context, is_admin
+from bot.app import ARCHIVE_THREADS, HANDLER_MODULES, build_application, run
+from bot.context import Command, Context, is_admin, run_archive
 from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.records import ArticleDraft
 from index.settings import Settings
+from testkit.running import RunningBot
+from testkit.telegram import FakeTelegram, Sent
 
 ADMIN_ID = 1000
 FESTIVAL_QUESTION = "Who won the cheese rolling race at Cooper's Hill?"
@@ -76,10 +78,23 @@ async def secret(update: Update, context: Context) -> None:
     )
 
 
+async def thread(update: Update, context: Context) -> None:
+    """Names the thread an archive call runs on."""
+    name = await run_archive(context, lambda: threading.current_thread().name)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(name, do_quote=True)
+
+
+def register_test_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """/secret for admins, /thread for anyone."""
+    application.add_handler(CommandHandler("secret", secret))
+    application.add_handler(CommandHandler("thread", thread))
+
+
 ADMIN_MODULE = SimpleNamespace(
     COMMANDS=(),
     ADMIN_COMMANDS=(Command("secret", "A test admin command"),),
-    register=lambda application: application.add_handler(CommandHandler("secret", secret)),
+    register=register_test_commands,
 )
 
 
@@ -386,3 +401,10 @@ def test_a_token_telegram_refuses_stops_with_a_hint(
     assert status == 1
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
     assert [method for method, _ in fake.calls] == []
+
+
+def test_archive_calls_run_on_the_applications_bounded_executor(fake: FakeTelegram) -> None:
+    names = {fake.replies(fake.send("/thread", next(users)))[0].text for _ in range(8)}
+
+    assert names and all(name.startswith("archive_") for name in names)
+    assert len(names) <= ARCHIVE_THREADS

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_telegram import FakeTelegram, Json, RunningBot, Sent
 from test_sources import BROKEN, snapshot
 from web_server import FERRY, FROST, HELMETS, HONEY, TRAINS, WebServer, pdf_bytes, web_settings
 
@@ -17,6 +16,8 @@ from bot.app import build_application
 from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.settings import Settings
+from testkit.running import RunningBot
+from testkit.telegram import FakeTelegram, Json, Sent
 
 ADMIN_ID = 4242
 users = itertools.count(5000)
@@ -230,11 +231,19 @@ def test_scheduled_refresh_picks_up_a_new_item(tmp_path: Path, embedder: Embedde
         settings = admin_settings(fake, tmp_path, refresh_minutes=0.01)
         archive = Archive(settings, embedder=embedder)
         world = World(fake, web, archive)
-        with RunningBot(build_application(settings, archive)):
+        application = build_application(settings, archive)
+        with RunningBot(application):
             assert "1 article(s) added" in world.say("/addsource " + web.url("/live.xml")).text
             web.publish(HONEY)
             # Stored, then embedded: wait until the new passages are in the index too.
             eventually(lambda: archive.counts().articles == 2 and indexed(archive))
             answer = world.say("How big was the heather honey harvest?", next(users))
         archive.close()
+        data = application.bot_data
+        # At shutdown the application released what it built: the executor and the fetcher.
+        with pytest.raises(RuntimeError, match="after shutdown"):
+            data.executor.submit(int)
+        with pytest.raises(RuntimeError, match="closed"):
+            data.sources.fetcher.fetch(web.url("/live.xml"))
     assert HONEY.title in answer.text
+    assert data.sources.fetcher is data.fetcher

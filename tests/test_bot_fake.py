@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from fake_telegram import FakeTelegram
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, InvalidToken, RetryAfter
+
+from testkit.telegram import FakeTelegram
 
 Call = Callable[[Bot], Awaitable[Any]]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SEED_QUESTION, SEED_TITLE, cli_env
-from fake_telegram import FakeTelegram
 
 from bot.app import HANDLER_MODULES
+from testkit.telegram import FakeTelegram
 
 
 def start_bot(fake: FakeTelegram, tmp_path: Path, *command: str) -> subprocess.Popen[str]:
@@ -87,3 +87,12 @@ def test_python_m_bot_stops_on_sigint(tmp_path: Path) -> None:
 
     assert bot.returncode == 0, stderr
     assert "Stopped." in stderr and "Traceback" not in stderr
+
+
+def test_the_product_never_imports_the_testkit(tmp_path: Path) -> None:
+    code = "import sys, bot.app, cli.main; print(sorted(m for m in sys.modules if 'testkit' in m))"
+    env = cli_env(tmp_path / "data", PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -6,21 +6,15 @@ import re
 from datetime import date
 
 import pytest
-from fake_telegram import Rejected, parse_html
 
+from bot.buttons import ASK_REMOVE_SOURCE, MAX_DIGITS, MORE, PASSAGE, REFRESH_SOURCE, REMOVE_SOURCE
 from bot.context import is_admin
 from bot.handlers import question_text
 from bot.limits import QuestionLimit
-from bot.render import (
-    answer_html,
-    answer_keyboard,
-    parse_data,
-    passage_data,
-    split_html,
-    units,
-)
+from bot.render import answer_html, answer_keyboard, split_html, units
 from index.records import Answer, Citation, Sentence
 from index.settings import Settings
+from testkit.telegram_wire import Rejected, parse_html
 
 
 def citation(n: int, title: str = "Title", url: str | None = "https://a.example/x") -> Citation:
@@ -108,11 +102,13 @@ def test_callback_data_fits_64_bytes_and_parses_back() -> None:
     data = [button.callback_data for row in keyboard.inline_keyboard for button in row]
     assert data[-1] == f"more:{2**40 + 7}"
     assert all(isinstance(d, str) and len(d.encode()) <= 64 for d in data)
-    assert len(passage_data(2**63 - 1).encode()) <= 64
-    assert parse_data(passage_data(42)) == ("passage", 42)
-    assert parse_data("more:9") == ("more", 9)
-    for junk in (None, "", "more:", "more:-1", "passage:x", "v0:3", "more:" + "9" * 30):
-        assert parse_data(junk) is None
+    assert len(PASSAGE.data(10**MAX_DIGITS - 1).encode()) <= 64
+    assert PASSAGE.parse(PASSAGE.data(42)) == 42 and MORE.parse("more:9") == 9
+    assert PASSAGE.parse("more:9") is None and MORE.parse("passage:42") is None
+    for junk in (None, "", "more:", "more:-1", "passage:x", "v0:3", "more:" + "9" * 19):
+        assert MORE.parse(junk) is None and PASSAGE.parse(junk) is None
+    for kind in (MORE, PASSAGE, REFRESH_SOURCE, ASK_REMOVE_SOURCE, REMOVE_SOURCE):
+        assert kind.pattern.match(kind.data(7)) and kind.parse(kind.data(7)) == 7
 
 
 def test_no_more_button_when_the_page_is_not_full() -> None:

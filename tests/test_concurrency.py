@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
 from prefork import Prefork
-from stories import FeedServer, Story, story
 
 from index.archive import Archive
 from index.records import Answer
+from testkit.stories import FeedServer, Story, story
 
 STORIES = [story(n) for n in range(6)]
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefork import Prefork
-from stories import BATCHES, FeedServer, Story, write_batches
 
 from index.archive import Archive
 from index.embed.sbert import Embedder
@@ -25,21 +24,9 @@ from index.settings import Settings
 from index.sources.fetch import Fetcher
 from index.sources.sources import Sources
 from index.storage.store import Store
+from testkit.stories import BATCHES, FeedServer, Story, contents, write_batches
 
 IMPORT_KILLS_PER_BATCH = 3
-
-
-def contents(settings: Settings, embedder: Embedder) -> tuple[list[tuple[object, ...]], int]:
-    """(every passage with its article's title and URL, sorted; vectors on disk)."""
-    archive = Archive(settings, embedder=embedder, check_model=False)
-    try:
-        rows = sorted(
-            (hit.article.title, hit.article.url, hit.chunk.ordinal, hit.chunk.text)
-            for hit in archive.passages().values()
-        )
-        return rows, len(archive.vectors())
-    finally:
-        archive.close()
 
 
 @dataclass

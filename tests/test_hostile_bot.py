@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
-from fake_telegram import RunningBot
 from test_bot_admin import AdminTelegram
 
 from bot.app import build_application
@@ -19,6 +18,7 @@ from index.archive import Archive
 from index.check import check
 from index.embed.sbert import Embedder
 from index.settings import Settings
+from testkit.running import RunningBot
 
 ADMIN_ID = 777
 CITED = SEED_TITLE[:30]

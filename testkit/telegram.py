@@ -2,103 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html import unescape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote
 
-from telegram.ext import Application
+from testkit.telegram_wire import Json, Rejected, entities, handler, parse_html, utf16
 
-Json = dict[str, Any]
 TOKEN = "123456789:AAFakeTokenThatMustNeverBeLogged_x1"
 USERNAME = "newsbot_test_bot"
-# Parameters PTB sends as raw strings; everything else arrives JSON-encoded.
-RAW = {"text", "callback_query_id", "action", "file_id", "url", "caption", "language_code"}
-TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler"}
-TAGS |= {"a", "code", "pre", "blockquote", "tg-emoji"}
-TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*>")
-ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
-COMMAND = re.compile(r"^/\w+(@\w+)?")
-MENTION = re.compile(r"@\w+")
 CANT_PARSE = "Bad Request: can't parse entities"
-
-
-class Rejected(Exception):
-    """What Telegram answers with error_code 400 (or another code)."""
-
-    def __init__(self, description: str, code: int = 400, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.description, self.code, self.retry_after = description, code, retry_after
-
-
-def utf16(text: str) -> int:
-    """Telegram measures text and entity offsets in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def parse_html(html: str) -> str:
-    """The text a user sees; Rejected for what Telegram's HTML parser refuses."""
-    plain: list[str] = []
-    stack: list[str] = []
-    i = 0
-    while i < len(html):
-        ch = html[i]
-        if ch == "<":
-            tag = TAG.match(html, i)
-            if not tag:
-                raise Rejected(f"Bad Request: can't parse entities: unexpected '<' at offset {i}")
-            closing, name = tag.group(1), tag.group(2).lower()
-            if name not in TAGS:
-                raise Rejected(
-                    f'Bad Request: can\'t parse entities: Unsupported start tag "{name}"'
-                )
-            if closing:
-                if not stack or stack[-1] != name:
-                    raise Rejected(
-                        f'Bad Request: can\'t parse entities: Unexpected end tag "{name}"'
-                    )
-                stack.pop()
-            else:
-                if name == "a" and "href=" not in tag.group(3):
-                    raise Rejected("Bad Request: can't parse entities: a tag without href")
-                stack.append(name)
-            i = tag.end()
-        elif ch == "&":
-            entity = ENTITY.match(html, i)
-            if not entity:
-                raise Rejected(f"Bad Request: can't parse entities: bare '&' at offset {i}")
-            plain.append(unescape(entity.group(0)))
-            i = entity.end()
-        elif ch == ">":
-            raise Rejected(f"Bad Request: can't parse entities: bare '>' at offset {i}")
-        else:
-            plain.append(ch)
-            i += 1
-    if stack:
-        raise Rejected(f"Bad Request: can't parse entities: Can't find end tag \"{stack[-1]}\"")
-    return "".join(plain)
-
-
-def entities(text: str) -> list[Json]:
-    """The bot_command and mention entities Telegram attaches to a user's message."""
-    found: list[Json] = []
-    command = COMMAND.match(text)
-    if command:
-        found.append({"type": "bot_command", "offset": 0, "length": utf16(command.group(0))})
-    for mention in MENTION.finditer(text):
-        if command and mention.start() < command.end():
-            continue
-        offset = utf16(text[: mention.start()])
-        found.append({"type": "mention", "offset": offset, "length": utf16(mention.group(0))})
-    return found
 
 
 @dataclass
@@ -158,7 +75,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._messages: dict[tuple[int, int], Json] = {}
         self._stopping = False
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler(self))
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
 
@@ -422,117 +339,3 @@ class FakeTelegram:
             "file_size": len(data),
             "file_path": path,
         }
-
-
-def decode(params: dict[str, str]) -> Json:
-    """PTB's form fields: strings raw, everything else JSON."""
-    decoded: Json = {}
-    for key, value in params.items():
-        if key in RAW:
-            decoded[key] = value
-            continue
-        try:
-            decoded[key] = json.loads(value)
-        except ValueError:
-            decoded[key] = value
-    return decoded
-
-
-def _handler(server: FakeTelegram) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-        def _reply(self, status: int, body: bytes, kind: str = "application/json") -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the bot gave up on a long poll while stopping
-
-        def _error(self, error: Rejected) -> None:
-            body: Json = {"ok": False, "error_code": error.code, "description": error.description}
-            if error.retry_after is not None:
-                body["parameters"] = {"retry_after": error.retry_after}
-            self._reply(error.code, json.dumps(body).encode())
-
-        def do_POST(self) -> None:
-            prefix = f"/bot{server.token}/"
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
-            if not self.path.startswith(prefix):
-                self._error(Rejected("Not Found", 404))
-                return
-            if self.headers.get("Content-Type", "").startswith("application/json"):
-                params = json.loads(raw or "{}")
-            else:
-                params = decode(dict(parse_qsl(raw, keep_blank_values=True)))
-            try:
-                result = server.call(self.path[len(prefix) :], params)
-            except Rejected as error:
-                self._error(error)
-                return
-            self._reply(200, json.dumps({"ok": True, "result": result}).encode())
-
-        def do_GET(self) -> None:
-            prefix = f"/file/bot{server.token}/"
-            files = {path: data for path, data in server.files.values()}
-            requested = unquote(self.path)  # PTB percent-encodes the ':' of the token
-            path = requested[len(prefix) :]
-            if not requested.startswith(prefix) or path not in files:
-                self._error(Rejected("Not Found", 404))
-                return
-            self._reply(200, files[path], "application/octet-stream")
-
-    return Handler
-
-
-class RunningBot:
-    """Runs a real Application (initialize, post_init, polling, start) in a thread of its own."""
-
-    def __init__(self, application: Application) -> None:  # type: ignore[type-arg]
-        self.application = application
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> RunningBot:
-        self._thread.start()
-        self._ready.wait(60)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(60)
-        assert not self._thread.is_alive(), "the bot did not stop"
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as error:
-            self._error = error
-            self._ready.set()
-
-    async def _main(self) -> None:
-        app = self.application
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        async with app:
-            if app.post_init:
-                await app.post_init(app)
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=5)
-            await app.start()
-            self._ready.set()
-            await self._stop.wait()
-            await app.updater.stop()
-            await app.stop()

@@ -1,6 +1,7 @@
-"""Generated news: short articles with facts no other shares, and a feed of them on 127.0.0.1.
+"""Generated news: short articles with facts no other shares, a feed of them on 127.0.0.1,
+and what an archive holds, to compare two archives.
 
-Shared by the crash, concurrency and load tests and by scripts/crash_test.py.
+Shared by the crash, concurrency and load tests and by scripts/crash_test.py and load_test.py.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from index.archive import Archive
+from index.embed.factory import TextEmbedder
+from index.settings import Settings
 
 TOWNS = (
     "Arlenbrook",
@@ -62,6 +67,9 @@ THINGS = (
     "boathouse",
 )
 BATCHES, PER_BATCH = 4, 6
+# A question the bundled seed articles answer, and the title of the article that does.
+SEED_QUESTION = "What did the US offer Ukraine?"
+SEED_TITLE = "USA signals readiness to join European coalition for defense of Ukraine"
 
 
 @dataclass(frozen=True)
@@ -166,3 +174,16 @@ def write_batches(folder: Path) -> list[list[Story]]:
             (folder / f"batch{b}" / f"{i}.txt").write_text(f"{item.title}\n\n{item.text}\n")
         batches.append(stories)
     return batches
+
+
+def contents(settings: Settings, embedder: TextEmbedder) -> tuple[list[tuple[object, ...]], int]:
+    """(every passage with its article's title and URL, sorted; vectors on disk)."""
+    archive = Archive(settings, embedder=embedder, check_model=False)
+    try:
+        rows: list[tuple[object, ...]] = sorted(
+            (hit.article.title, hit.article.url, hit.chunk.ordinal, hit.chunk.text)
+            for hit in archive.passages().values()
+        )
+        return rows, len(archive.vectors())
+    finally:
+        archive.close()
