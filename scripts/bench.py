@@ -271,7 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=100, help="articles for ingest (0: skip)")
     parser.add_argument("--scale", type=int, nargs="*", default=[], help="archive sizes")
-    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    parser.add_argument("--backend", choices=["onnx", "torch", "onnx-int8"], default="onnx")
     parser.add_argument("--index-type", choices=["auto", "flat", "ivf"], default="auto")
     parser.add_argument("--queries", type=int, default=100, help="questions per size")
     parser.add_argument("--reindex", action="store_true", help="rebuild built vector indexes")

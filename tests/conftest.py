@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Tests embed a few sentences at a time; one thread each keeps parallel test processes
 # (subprocess tests, the bot) from oversubscribing the cores with spinning OpenMP workers.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The default backend exports the model to ONNX once; every test archive shares that export.
+os.environ.setdefault(
+    "NEWSBOT_MODEL_CACHE", str(Path(tempfile.gettempdir()) / "newsbot-test-models")
+)
 
 from index.archive import Archive
 from index.embed.sbert import Embedder
@@ -51,7 +56,12 @@ def archive(settings: Settings, embedder: Embedder) -> Iterator[Archive]:
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for running newsbot in a subprocess against data_dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
-    env.update(NEWSBOT_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", **extra)
+    env.update(
+        NEWSBOT_DATA_DIR=str(data_dir),
+        NEWSBOT_MODEL_CACHE=os.environ["NEWSBOT_MODEL_CACHE"],
+        HF_HUB_OFFLINE="1",
+        **extra,
+    )
     return env
 
 

@@ -1,4 +1,4 @@
-"""The int8 ONNX embedder: exported once, cached, close to torch, a drop-in for the archive."""
+"""The ONNX embedder: exported once, cached; fp32 gives torch's vectors, int8 a model of its own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conftest import DATA, SEED_QUESTION, SEED_TITLE
 
 from index.archive import Archive
 from index.embed.factory import Remembering, open_embedder
-from index.embed.onnx import OnnxEmbedder
+from index.embed.onnx import OnnxEmbedder, Precision
 from index.embed.sbert import Embedder
 from index.errors import ModelMismatch
 from index.ingest.chunking import chunk_text
@@ -26,37 +26,62 @@ SENTENCES = [
 
 @pytest.fixture(scope="session")
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model cache with the exported int8 graph, exported once per test run."""
+    """A model cache with the exported fp32 and int8 graphs, exported once per test run."""
     cache = tmp_path_factory.mktemp("onnx-cache")
     OnnxEmbedder(cache_dir=cache).embed_queries(["warm up"])
+    OnnxEmbedder(cache_dir=cache, precision="int8").embed_queries(["warm up"])
     return cache
 
 
 @pytest.fixture
 def onnx(onnx_cache: Path) -> OnnxEmbedder:
-    """An ONNX embedder reading the shared cache."""
+    """An fp32 ONNX embedder reading the shared cache."""
     return OnnxEmbedder(cache_dir=onnx_cache)
 
 
-def test_vectors_match_torch(onnx: OnnxEmbedder, embedder: Embedder) -> None:
-    ours = onnx.embed_queries(SENTENCES)
+@pytest.fixture
+def onnx_int8(onnx_cache: Path) -> OnnxEmbedder:
+    """An int8 ONNX embedder reading the shared cache."""
+    return OnnxEmbedder(cache_dir=onnx_cache, precision="int8")
+
+
+@pytest.mark.parametrize(("precision", "least_cosine"), [("fp32", 0.9999), ("int8", 0.98)])
+def test_vectors_match_torch(
+    onnx_cache: Path, embedder: Embedder, precision: Precision, least_cosine: float
+) -> None:
+    ours = OnnxEmbedder(cache_dir=onnx_cache, precision=precision).embed_queries(SENTENCES)
     reference = embedder.embed_queries(SENTENCES)
 
     assert ours.shape == reference.shape == (4, 384)
     assert ours.dtype == np.float32
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
-    assert (ours * reference).sum(axis=1).min() >= 0.98
+    assert (ours * reference).sum(axis=1).min() >= least_cosine
+
+
+def test_fp32_shares_the_archive_of_torch(
+    settings: Settings, embedder: Embedder, onnx: OnnxEmbedder
+) -> None:
+    torch_archive = Archive(settings, embedder=embedder)
+    torch_archive.seed()
+    torch_archive.close()
+
+    reopened = Archive(settings, embedder=onnx)
+    reopened.import_paths([DATA / "volcano.txt"])
+
+    assert onnx.name == embedder.name
+    assert reopened.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
+    assert reopened.ask("How many people were evacuated after the eruption?").found
 
 
 def test_export_is_cached_and_reused(onnx: OnnxEmbedder, onnx_cache: Path) -> None:
-    exported = list(onnx_cache.glob("*.onnx"))
-    stamp = exported[0].stat().st_mtime_ns
+    exported = sorted(onnx_cache.glob("*.onnx"))
+    stamps = [path.stat().st_mtime_ns for path in exported]
 
     onnx.embed_passages(["A second load reads the cached graph."])
 
-    assert len(exported) == 1 and onnx.model_path == exported[0]
-    assert exported[0].stat().st_mtime_ns == stamp
-    assert list(onnx_cache.iterdir()) == exported
+    assert len(exported) == 2 and onnx.model_path in exported
+    assert [path.stat().st_mtime_ns for path in exported] == stamps
+    assert sorted(onnx_cache.iterdir()) == exported
 
 
 def test_tokens_and_passages_match_torch(onnx: OnnxEmbedder, embedder: Embedder) -> None:
@@ -70,13 +95,18 @@ def test_tokens_and_passages_match_torch(onnx: OnnxEmbedder, embedder: Embedder)
 
 
 def test_setting_picks_the_backend(settings: Settings) -> None:
-    chosen = open_embedder(settings.model_copy(update={"embedding_backend": "onnx"}))
     default = open_embedder(settings)
+    quantised = open_embedder(settings.model_copy(update={"embedding_backend": "onnx-int8"}))
+    plain = open_embedder(settings.model_copy(update={"embedding_backend": "torch"}))
 
-    assert isinstance(chosen, Remembering) and isinstance(default, Remembering)
-    assert isinstance(chosen.inner, OnnxEmbedder)
-    assert chosen.inner.model_path.parent == settings.data_dir / "models"
-    assert isinstance(default.inner, Embedder)
+    assert isinstance(default, Remembering) and isinstance(quantised, Remembering)
+    assert isinstance(default.inner, OnnxEmbedder) and default.inner.precision == "fp32"
+    assert isinstance(quantised.inner, OnnxEmbedder) and quantised.inner.precision == "int8"
+    assert default.inner.model_path.parent == settings.model_cache_dir
+    unset = open_embedder(settings.model_copy(update={"model_cache_dir": None}))
+    assert isinstance(unset, Remembering) and isinstance(unset.inner, OnnxEmbedder)
+    assert unset.inner.model_path.parent == settings.data_dir / "models"
+    assert isinstance(plain, Remembering) and isinstance(plain.inner, Embedder)
 
 
 def test_questions_and_sentences_are_remembered(onnx: OnnxEmbedder) -> None:
@@ -94,9 +124,10 @@ def test_questions_and_sentences_are_remembered(onnx: OnnxEmbedder) -> None:
     assert len(remembering._seen) == 3
 
 
-def test_archive_on_onnx_answers_and_asks_for_a_rebuild_on_switch(
-    settings: Settings, embedder: Embedder, onnx: OnnxEmbedder
+def test_archive_on_int8_answers_and_asks_for_a_rebuild_on_switch(
+    settings: Settings, embedder: Embedder, onnx_int8: OnnxEmbedder
 ) -> None:
+    onnx = onnx_int8
     torch_archive = Archive(settings, embedder=embedder)
     torch_archive.seed()
     torch_archive.import_paths([DATA / "volcano.txt"])

@@ -137,13 +137,14 @@ class Remembering:
 def open_embedder(settings: Settings) -> TextEmbedder:
     """The embedder EMBEDDING_BACKEND names; nothing is loaded until first use."""
     inner: TextEmbedder
-    if settings.embedding_backend == "onnx":
+    if settings.embedding_backend in ("onnx", "onnx-int8"):
         from index.embed.onnx import OnnxEmbedder
 
         inner = OnnxEmbedder(
             settings.embedding_model,
             settings.embedding_batch_size,
-            cache_dir=settings.data_dir / "models",
+            cache_dir=settings.model_cache_dir or settings.data_dir / "models",
+            precision="int8" if settings.embedding_backend == "onnx-int8" else "fp32",
         )
     else:
         from index.embed.sbert import Embedder

@@ -1,4 +1,4 @@
-"""The same model as an int8 ONNX graph run by onnxruntime: exported once, cached, offline."""
+"""The same model as an ONNX graph (fp32 or int8) run by onnxruntime: exported once, cached."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -19,19 +20,21 @@ from index.errors import ModelUnavailable
 log = logging.getLogger(__name__)
 
 # Bump when the export recipe changes, so cached graphs of the old recipe are not reused.
-RECIPE = "opset17-eager-meanpool-l2-matmul-int8-perchannel-v1"
+RECIPE = "opset17-eager-meanpool-l2-v2"
+
+Precision = Literal["fp32", "int8"]
 
 
-def cache_name(location: Path) -> str:
-    """The cached graph's file name: the weights' identity and the recipe."""
+def cache_name(location: Path, precision: Precision = "fp32") -> str:
+    """The cached graph's file name: the weights' identity, the recipe and the precision."""
     weights = sorted(location.glob("*.safetensors")) or sorted(location.glob("*.bin"))
     stamp = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in weights]
     digest = hashlib.sha256(json.dumps([str(location), stamp, RECIPE]).encode()).hexdigest()
-    return f"embedder-{digest[:16]}.int8.onnx"
+    return f"embedder-{digest[:16]}.{precision}.onnx"
 
 
-def export_int8(location: Path, target: Path) -> None:
-    """Export the transformer with mean pooling and L2 norm, then quantise its MatMuls to int8."""
+def export_onnx(location: Path, target: Path, precision: Precision = "fp32") -> None:
+    """Export the transformer with mean pooling and L2 norm; int8 quantises its MatMuls."""
     import torch
     import transformers
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -84,13 +87,16 @@ def export_int8(location: Path, target: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-            quantize_dynamic(
-                str(plain),
-                str(quantised),
-                op_types_to_quantize=["MatMul"],
-                per_channel=True,
-                weight_type=QuantType.QInt8,
-            )
+            if precision == "int8":
+                quantize_dynamic(
+                    str(plain),
+                    str(quantised),
+                    op_types_to_quantize=["MatMul"],
+                    per_channel=True,
+                    weight_type=QuantType.QInt8,
+                )
+            else:
+                os.replace(plain, quantised)
         os.replace(quantised, target)
     finally:
         logging.disable(logging.NOTSET)
@@ -99,10 +105,21 @@ def export_int8(location: Path, target: Path) -> None:
 
 
 class OnnxEmbedder:
-    """The sentence-transformers model as int8 ONNX; same interface as `Embedder`."""
+    """The sentence-transformers model as ONNX; same interface as `Embedder`.
 
-    def __init__(self, model: str = "", batch_size: int = 32, cache_dir: Path = Path(".")) -> None:
-        self.name = f"{model or BUNDLED} (onnx int8)"
+    fp32 gives torch's vectors (cosine >= 0.9999), so it shares torch's name and archives;
+    int8 moves them a little and is a model of its own.
+    """
+
+    def __init__(
+        self,
+        model: str = "",
+        batch_size: int = 32,
+        cache_dir: Path = Path("."),
+        precision: Precision = "fp32",
+    ) -> None:
+        self.precision: Precision = precision
+        self.name = (model or BUNDLED) if precision == "fp32" else f"{model or BUNDLED} (onnx int8)"
         self._location = Path(model) if model else bundled_model_path()
         self.batch_size = batch_size
         self.query_prefix, self.passage_prefix = prefixes_for(model or BUNDLED)
@@ -128,8 +145,8 @@ class OnnxEmbedder:
 
     @property
     def model_path(self) -> Path:
-        """Where the exported int8 graph is cached."""
-        return self.cache_dir / cache_name(self._location)
+        """Where the exported graph is cached."""
+        return self.cache_dir / cache_name(self._location, self.precision)
 
     def _loaded(self) -> tuple:  # type: ignore[type-arg]
         with self._load_lock:
@@ -138,8 +155,13 @@ class OnnxEmbedder:
                 from tokenizers import Tokenizer
 
                 if not self.model_path.exists():
-                    log.info("Exporting %s to int8 ONNX (once) in %s", self.name, self.cache_dir)
-                    export_int8(self._location, self.model_path)
+                    log.info(
+                        "Exporting %s to %s ONNX (once) in %s",
+                        self.name,
+                        self.precision,
+                        self.cache_dir,
+                    )
+                    export_onnx(self._location, self.model_path, self.precision)
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
                 # Idle threads sleep instead of spinning: the machine is shared with the bot.
