@@ -197,6 +197,20 @@ class VectorIndex:
                 return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
             return np.concatenate(ids), np.concatenate(rows)
 
+    def vectors_for(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the wanted ids that are stored; the others are left out."""
+        with self._lock:
+            if _ivf(self._index) is not None:
+                ids, vectors = self.export()
+                keep = np.isin(ids, wanted)
+                return ids[keep], vectors[keep]
+            ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            rows = np.flatnonzero(np.isin(ids, wanted))
+            found = np.zeros((len(rows), self.dim), dtype=np.float32)
+            for n, row in enumerate(rows):
+                found[n] = self._index.index.reconstruct(int(row))
+            return ids[rows], found
+
     def _add_now(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self._index.add_with_ids(
             np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
