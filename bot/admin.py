@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import render
+from bot.alerts import deliver_alerts
 from bot.context import Command, Context, is_admin
 from bot.handlers import reply, typing
 from index.errors import ArchiveError
@@ -156,6 +157,7 @@ class Admin:
             f"Added source <b>#{source.id}</b> ({source.kind}): "
             f"{render.link(source.title or source.url, source.url)}\n{report_html(result.report)}",
         )
+        await deliver_alerts(context)
 
     async def list_sources(self, update: Update, context: Context) -> None:
         """/sources: every source with its articles, last fetch and last error."""
@@ -201,6 +203,7 @@ class Admin:
             return
         number = source_id(message.text or "")
         await self._refresh(message, number)
+        await deliver_alerts(context)
 
     async def _refresh(self, message: Message, number: int | None) -> None:
         async with typing(message.chat):
@@ -248,6 +251,7 @@ class Admin:
             f"Imported {escape(name)} as source <b>#{result.source.id}</b>: "
             f"{report_html(result.report)}",
         )
+        await deliver_alerts(context)
 
     async def button(self, update: Update, context: Context) -> None:
         """🔄 refreshes a source; 🗑 asks first, and 'Yes, remove' removes it."""
@@ -264,6 +268,7 @@ class Admin:
         number = int(value)
         if action == "refresh":
             await self._refresh(message, number)
+            await deliver_alerts(context)
         elif action == "ask":
             confirm = InlineKeyboardButton(
                 f"Yes, remove #{number}", callback_data=f"src:remove:{number}"
@@ -281,3 +286,5 @@ class Admin:
                 log.warning("Scheduled refresh: %s", result.summary())
         added = sum(r.report.added for r in results)
         log.info("Scheduled refresh: %d feed(s), %d new article(s)", len(results), added)
+        # Also picks up articles another process imported since the last pass.
+        await deliver_alerts(context)

@@ -14,7 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import admin, handlers
+from bot import admin, alerts, handlers
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from index.archive import Archive
@@ -48,7 +48,7 @@ class HandlerModule(Protocol):
 
 # The one place handler modules join the bot, in order (first match wins); a new module (say
 # bot/admin.py) goes into this tuple. handlers.register_fallbacks runs after all of them.
-HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin)
+HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts)
 
 
 class RedactToken(logging.Filter):

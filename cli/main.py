@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from cli.alerts import alerts, subscriptions
 from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
@@ -172,4 +173,6 @@ def bot() -> None:
 
 
 main.add_command(sources)
+main.add_command(subscriptions)
+main.add_command(alerts)
 main.add_command(evaluate)

@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         20, ge=1, le=1000, alias="NEWSBOT_MAX_TOPICS", description="Alert topics per user."
     )
     alert_score: float = Field(
-        0.5,
+        0.53,
         ge=-1.0,
         le=2.0,
         alias="NEWSBOT_ALERT_SCORE",
