@@ -14,8 +14,8 @@ from index.alerts.matching import (
     Delivery,
     Match,
     best_per_article,
-    best_sentence,
     group_by_chat,
+    matched_sentence,
     score_pairs,
     story_keys,
     topic_terms,
@@ -25,6 +25,7 @@ from index.errors import ArchiveError
 from index.ingest.chunking import embedding_text
 from index.records import Hit
 from index.search.answer import split_sentences, trim
+from index.sources.neardup import NearDuplicates
 from index.storage.subscriptions import Claim, Digest, Subscription, SubscriptionStore
 
 MAX_TOPIC_CHARS = 200
@@ -84,7 +85,9 @@ class Alerts:
         self.archive = archive
         self.settings = archive.settings
         self.subscriptions = SubscriptionStore(archive.data_dir / "archive.sqlite3")
-        self._lock = threading.Lock()  # one matching pass at a time
+        self._lock = threading.RLock()  # one matching pass at a time
+        self._earlier = NearDuplicates(keep=RECENT_STORIES)  # signatures of recent articles
+        self._earlier_upto = 0  # the first chunk id of the newest article in it
         if self.subscriptions.upto() is None:  # a new archive: alerts start from now
             self.subscriptions.claim([], self.subscriptions.last_chunk())
 
@@ -155,7 +158,7 @@ class Alerts:
                 claimed = self.subscriptions.claim(claims, ids[-1])
                 kept = {(c.subscription_id, c.story) for c in claimed}
                 matches = [(m, s) for m, s in matches if (m.subscription, s) in kept]
-            return self._deliveries([m for m, _ in matches], found, matrix)
+            return self._deliveries([m for m, _ in matches], found)
 
     def match(self, ids: list[int], found: list[Subscription], matrix: np.ndarray) -> list[Match]:
         """Each topic's best passage per new article, over these passages only, in one pass."""
@@ -195,7 +198,7 @@ class Alerts:
             return []
         texts = self.subscriptions.article_texts(sorted({m.hit.article.id for m in matches}))
         first = min(chunk for chunk, _ in texts.values())
-        keys = story_keys(texts, self.subscriptions.recent_stories(RECENT_STORIES, first))
+        keys = story_keys(texts, self._earlier_than(first))
         after = {s.id: s.after_chunk for s in found}
         kept: dict[tuple[int, int], Match] = {}
         for match in matches:
@@ -204,37 +207,36 @@ class Alerts:
                 kept.setdefault((match.subscription, story), match)
         return [(match, story) for (_, story), match in kept.items()]
 
-    def _deliveries(
-        self, matches: list[Match], found: list[Subscription], matrix: np.ndarray
-    ) -> list[Delivery]:
+    def _earlier_than(self, first: int) -> NearDuplicates:
+        """Signatures of the recent articles before a chunk id; only new ones are hashed."""
+        with self._lock:
+            if first <= self._earlier_upto:  # an older window (a digest): start again
+                self._earlier, self._earlier_upto = NearDuplicates(keep=RECENT_STORIES), 0
+            found = self.subscriptions.recent_stories(RECENT_STORIES, first, self._earlier_upto)
+            for chunk_id, text in reversed(found):
+                self._earlier.add(chunk_id, text)
+                self._earlier_upto = chunk_id
+            return self._earlier
+
+    def _deliveries(self, matches: list[Match], found: list[Subscription]) -> list[Delivery]:
         """Matches as one delivery per chat, each story with the sentence that matched."""
         if not matches:
             return []
         chats = {s.id: s.chat_id for s in found}
         names = {s.id: s.topic for s in found}
-        return group_by_chat(matches, chats, names, self._sentences(matches, found, matrix))
+        return group_by_chat(matches, chats, names, self._sentences(matches, found))
 
     def _sentences(
-        self, matches: list[Match], found: list[Subscription], matrix: np.ndarray
+        self, matches: list[Match], found: list[Subscription]
     ) -> dict[tuple[int, int], str]:
-        """The sentence of each matched passage closest to its topic, by (topic, chunk id)."""
-        row_of = {s.id: n for n, s in enumerate(found)}
-        texts = {m.hit.chunk.id: m.hit.chunk.text for m in matches}
-        pieces = {
-            i: [trim(s, SENTENCE_CHARS) for s in split_sentences(t)] for i, t in texts.items()
-        }
-        flat = [sentence for sentences in pieces.values() for sentence in sentences]
-        embedder = self.archive.embedder
-        vectors = embedder.embed_passages(flat, stored=False) if flat else np.zeros((0, 1))
-        bounds = np.cumsum([0, *(len(p) for p in pieces.values())]).tolist()
-        rows = {i: vectors[bounds[n] : bounds[n + 1]] for n, i in enumerate(pieces)}
-        return {
-            (m.subscription, m.hit.chunk.id): best_sentence(
-                pieces[m.hit.chunk.id], rows[m.hit.chunk.id], matrix[row_of[m.subscription]]
-            )
-            or trim(m.hit.chunk.text, SENTENCE_CHARS)
-            for m in matches
-        }
+        """The sentence of each matched passage that shows why, by (topic, chunk id)."""
+        terms = {s.id: topic_terms(s.topic) for s in found}
+        chosen = {}
+        for m in matches:
+            sentence = matched_sentence(m.hit.chunk.text, terms[m.subscription])
+            text = sentence or m.hit.chunk.text
+            chosen[(m.subscription, m.hit.chunk.id)] = trim(text, SENTENCE_CHARS)
+        return chosen
 
     # digests
 
@@ -266,8 +268,9 @@ class Alerts:
         if ids:
             topics, matrix = self._active(chat_id)
             if topics:
-                matches = [m for m, _ in self._stories(self.match(ids, topics, matrix), topics)]
-                deliveries = self._deliveries(matches, topics, matrix)
+                with self._lock:  # the recent articles' signatures are shared with passes
+                    found_stories = self._stories(self.match(ids, topics, matrix), topics)
+                deliveries = self._deliveries([m for m, _ in found_stories], topics)
                 alerts = list(deliveries[0].alerts[:DIGEST_SIZE]) if deliveries else []
             else:
                 alerts = self._top_stories(ids)
@@ -281,7 +284,7 @@ class Alerts:
         for chunk_id in ids:
             if chunk_id in rows and rows[chunk_id][1].id not in firsts:
                 firsts[rows[chunk_id][1].id] = Hit(*rows[chunk_id], 0.0)
-        keys = story_keys(self.subscriptions.article_texts(sorted(firsts)), [])
+        keys = story_keys(self.subscriptions.article_texts(sorted(firsts)), NearDuplicates())
         copies: dict[int, list[int]] = {}
         for article_id, story in keys.items():
             copies.setdefault(story, []).append(article_id)

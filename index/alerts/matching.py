@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.records import Article, Hit
+from index.search.answer import split_sentences
 from index.search.fusion import Tuning, words
 from index.search.keyword import query_terms
 from index.sources.neardup import NearDuplicates
@@ -46,18 +48,17 @@ class Delivery:
     alerts: tuple[Alert, ...]
 
 
+@functools.lru_cache(maxsize=65_536)
 def topic_terms(topic: str) -> frozenset[str]:
     """The topic's content words as the re-rank compares them (five-letter prefixes)."""
     return frozenset(term[:5] for term in query_terms(topic))
 
 
-def lexical_bonus(terms: frozenset[str], hit: Hit) -> float:
+def lexical_bonus(terms: frozenset[str], text: frozenset[str], title: frozenset[str]) -> float:
     """The topic's words in the passage and in its title, weighted as answers weigh them."""
     if not terms:
         return 0.0
-    in_text = len(terms & words(hit.chunk.text)) / len(terms)
-    in_title = len(terms & words(hit.article.title)) / len(terms)
-    return KEYWORD_WEIGHT * in_text + TITLE_WEIGHT * in_title
+    return (KEYWORD_WEIGHT * len(terms & text) + TITLE_WEIGHT * len(terms & title)) / len(terms)
 
 
 def score_pairs(
@@ -76,9 +77,13 @@ def score_pairs(
         return []
     cosine = passages @ topics.T
     rows, cols = np.nonzero(cosine >= threshold - KEYWORD_WEIGHT - TITLE_WEIGHT)
+    seen: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
     found = []
     for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-        score = float(cosine[row, col]) + lexical_bonus(terms[col], hits[row])
+        if row not in seen:
+            hit = hits[row]
+            seen[row] = (frozenset(words(hit.chunk.text)), frozenset(words(hit.article.title)))
+        score = float(cosine[row, col]) + lexical_bonus(terms[col], *seen[row])
         if score >= threshold:
             found.append((row, col, score))
     return found
@@ -94,22 +99,20 @@ def best_per_article(matches: Sequence[Match]) -> list[Match]:
     return sorted(best.values(), key=lambda m: (m.hit.chunk.id, m.subscription))
 
 
-def story_keys(
-    articles: dict[int, tuple[int, str]], recent: Sequence[tuple[int, str]]
-) -> dict[int, int]:
+def story_keys(articles: dict[int, tuple[int, str]], earlier: NearDuplicates) -> dict[int, int]:
     """Story key (first chunk id of its earliest copy) by article id; copies share one.
 
-    `articles` maps article id to (first chunk id, text); `recent` holds (first chunk id, text)
-    of earlier articles, newest first.
+    `articles` maps article id to (first chunk id, text); `earlier` holds the signatures
+    of earlier articles under their first chunk ids.
     """
-    seen = NearDuplicates()
-    for first, text in reversed(recent):
-        seen.add(first, text)
+    batch = NearDuplicates()
     keys: dict[int, int] = {}
     for article_id, (first, text) in sorted(articles.items(), key=lambda item: item[1][0]):
-        copy_of = seen.match(text)
+        copy_of = earlier.match(text)
+        if copy_of is None:
+            copy_of = batch.match(text)
         keys[article_id] = copy_of if copy_of is not None else first
-        seen.add(first, text)
+        batch.add(first, text)
     return keys
 
 
@@ -142,8 +145,13 @@ def group_by_chat(
     return deliveries
 
 
-def best_sentence(sentences: Sequence[str], vectors: np.ndarray, topic: np.ndarray) -> str:
-    """The sentence closest in meaning to the topic ('' when there is none)."""
+def matched_sentence(text: str, terms: frozenset[str]) -> str:
+    """The passage's sentence holding most of the topic's words; the earliest on a tie.
+
+    Words, not the model: a pass may match thousands of passages, and embedding their
+    sentences would cost as much as embedding the passages again.
+    """
+    sentences = split_sentences(text)
     if not sentences:
         return ""
-    return sentences[int(np.argmax(vectors @ topic))]
+    return max(sentences, key=lambda sentence: len(terms & words(sentence)))

@@ -166,13 +166,13 @@ class SubscriptionStore:
         rows = self._rows("SELECT id FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
         return [int(row[0]) for row in rows]  # type: ignore[call-overload]
 
-    def recent_stories(self, limit: int, before: int) -> list[tuple[int, str]]:
-        """(first chunk id, text) of the latest articles whose passages precede `before`."""
+    def recent_stories(self, limit: int, before: int, after: int = 0) -> list[tuple[int, str]]:
+        """(first chunk id, text) of the latest articles that begin between the two ids."""
         rows = self._rows(
             "SELECT MIN(c.id) AS first, a.text FROM articles a "
-            "JOIN chunks c ON c.article_id = a.id GROUP BY a.id HAVING first < ? "
+            "JOIN chunks c ON c.article_id = a.id GROUP BY a.id HAVING first < ? AND first > ? "
             "ORDER BY first DESC LIMIT ?",
-            (before, limit),
+            (before, after, limit),
         )
         return [(int(row[0]), str(row[1])) for row in rows]  # type: ignore[call-overload]
 
