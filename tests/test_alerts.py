@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from prefork import Prefork
+from pydantic import ValidationError
 from stories import story
 from web_server import FERRY, FROST, HELMETS, HONEY, RUSSIAN, SOLAR, TELESCOPES, TRAINS, Story
 
@@ -209,3 +210,10 @@ def test_cli_lists_subscriptions_and_previews_alerts(
 def parse_datetime(text: str) -> datetime:
     """A naive local time."""
     return datetime.fromisoformat(text)
+
+
+def test_an_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
+        Settings(_env_file=None, timezone="Mars/Olympus")  # type: ignore[call-arg]
+
+    assert Settings(_env_file=None, timezone="Europe/Berlin").timezone == "Europe/Berlin"  # type: ignore[call-arg]
