@@ -41,6 +41,7 @@ DIGEST_USAGE = (
 )
 GROUP_ADMINS_ONLY = "Only this group's administrators can change its topics and digest."
 BUTTON_TOPIC_CHARS = 24
+BUTTONS_UP_TO = 20  # topics with a button under one message
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -108,7 +109,7 @@ def mute_keyboard(alerts: tuple[Alert, ...]) -> InlineKeyboardMarkup:
                     callback_data=f"alert:del:{number}",
                 )
             ]
-            for number, name in topics.items()
+            for number, name in list(topics.items())[:BUTTONS_UP_TO]
         ]
     )
 
@@ -256,7 +257,7 @@ async def subscriptions(update: Update, context: Context) -> None:
                     callback_data=f"alert:del:{s.id}",
                 )
             ]
-            for s in found[:20]
+            for s in found[:BUTTONS_UP_TO]
         ]
     )
     await reply(message, "\n".join(lines), keyboard)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from prefork import Prefork
 from pydantic import ValidationError
@@ -217,3 +218,14 @@ def test_an_unknown_time_zone_is_refused() -> None:
         Settings(_env_file=None, timezone="Mars/Olympus")  # type: ignore[call-arg]
 
     assert Settings(_env_file=None, timezone="Europe/Berlin").timezone == "Europe/Berlin"  # type: ignore[call-arg]
+
+
+def test_topics_of_an_earlier_model_are_embedded_again(alerts: Alerts) -> None:
+    subscribed = alerts.subscribe(CHAT, USER, "beekeeping")
+    alerts.subscriptions.revector(subscribed.id, np.ones(7, dtype=np.float32), "old-model")
+    alerts.archive.add_drafts([draft(HONEY)])
+
+    sent = alerts.pending()
+
+    assert titles(sent) == [HONEY.title]
+    assert [s.model for s, _ in alerts.subscriptions.active()] == [alerts.archive.embedder.name]

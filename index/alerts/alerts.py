@@ -127,16 +127,18 @@ class Alerts:
         self.subscriptions.pause(chat_id)
 
     def _active(self, chat_id: int | None = None) -> tuple[list[Subscription], np.ndarray]:
-        """Active topics and their vectors; topics embedded by an earlier model are re-embedded."""
-        found, matrix = self.subscriptions.active(chat_id)
+        """Active topics and their vectors as rows; topics an earlier model embedded are redone."""
+        rows = self.subscriptions.active(chat_id)
         embedder = self.archive.embedder
-        stale = [s for s in found if s.model != embedder.name]
+        stale = [n for n, (s, _) in enumerate(rows) if s.model != embedder.name]
         if stale:
-            vectors = embedder.embed_queries([s.topic for s in stale])
-            for subscription, vector in zip(stale, vectors, strict=True):
-                self.subscriptions.revector(subscription.id, vector, embedder.name)
-            found, matrix = self.subscriptions.active(chat_id)
-        return found, matrix
+            vectors = embedder.embed_queries([rows[n][0].topic for n in stale])
+            for n, vector in zip(stale, vectors, strict=True):
+                self.subscriptions.revector(rows[n][0].id, vector, embedder.name)
+                rows[n] = (rows[n][0], vector)
+        if not rows:
+            return [], np.zeros((0, embedder.dim), dtype=np.float32)
+        return [s for s, _ in rows], np.vstack([v for _, v in rows]).astype(np.float32)
 
     # matching
 

@@ -119,18 +119,14 @@ class SubscriptionStore:
         rows = self._rows(f"SELECT {_COLUMNS} FROM subscriptions ORDER BY chat_id, id")
         return [_subscription(row) for row in rows]
 
-    def active(self, chat_id: int | None = None) -> tuple[list[Subscription], np.ndarray]:
-        """Topics that are not paused (of one chat, or all) and their vectors, one row each."""
+    def active(self, chat_id: int | None = None) -> list[tuple[Subscription, np.ndarray]]:
+        """Topics that are not paused (of one chat, or all), each with its stored vector."""
         where = "paused=0" + (" AND chat_id=?" if chat_id is not None else "")
         rows = self._rows(
             f"SELECT {_COLUMNS}, vector FROM subscriptions WHERE {where} ORDER BY id",
             (chat_id,) if chat_id is not None else (),
         )
-        if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        blobs = b"".join(row[8] for row in rows)  # type: ignore[misc]
-        matrix = np.frombuffer(blobs, dtype=np.float32).reshape(len(rows), -1)
-        return [_subscription(row) for row in rows], matrix
+        return [(_subscription(row), np.frombuffer(row[8], dtype=np.float32)) for row in rows]  # type: ignore[call-overload]
 
     def revector(self, subscription_id: int, vector: np.ndarray, model: str) -> None:
         """Replace a topic's vector (the archive's model changed)."""
