@@ -21,6 +21,7 @@ from index.embed.sbert import Embedder
 from index.records import ArticleDraft
 from index.settings import Settings
 from index.storage.subscriptions import Subscription
+from index.storage.vectors import VectorIndex
 
 WEB = (SOLAR, FROST, TRAINS, TELESCOPES, HONEY, FERRY, HELMETS, RUSSIAN)
 TOWNS = tuple(story(n) for n in range(15))  # "Dunmere opens a new library", ...
@@ -229,3 +230,18 @@ def test_topics_of_an_earlier_model_are_embedded_again(alerts: Alerts) -> None:
 
     assert titles(sent) == [HONEY.title]
     assert [s.model for s, _ in alerts.subscriptions.active()] == [alerts.archive.embedder.name]
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_passage_vectors_are_read_back_from_either_index(kind: str) -> None:
+    data = np.random.default_rng(1).normal(size=(2000, 16)).astype(np.float32)
+    index = VectorIndex.empty(16)
+    index.add(np.arange(1, 2001), data)
+    index.rebuild_as(kind)
+
+    ids, vectors = index.vectors_for(np.array([5, 1999, 7, 4242]))
+
+    assert index.family == kind
+    assert sorted(ids.tolist()) == [5, 7, 1999]
+    for number, vector in zip(ids.tolist(), vectors, strict=True):
+        assert np.allclose(vector, data[number - 1])

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fake_telegram import FakeTelegram, RunningBot, Sent
@@ -16,6 +17,7 @@ from bot.app import build_application
 from index.alerts.alerts import Alerts
 from index.archive import Archive
 from index.embed.sbert import Embedder
+from index.settings import Settings
 
 ADMIN = 4242
 users = itertools.count(6000)
@@ -77,25 +79,29 @@ class Desk:
         return [s for s in self.fake.in_chat(chat_id) if s.text.startswith("🔔")]
 
 
+def alert_settings(fake: FakeTelegram, tmp: Path) -> Settings:
+    """The fake server, the test web allowed, one admin, digests checked every half second."""
+    return web_settings(
+        tmp,
+        telegram_bot_token=fake.token,
+        telegram_api_url=fake.api_url,
+        telegram_file_url=fake.file_url,
+        admin_ids=frozenset({ADMIN}),
+        digest_check_seconds=0.5,
+    )
+
+
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Desk]:
-    """One bot with the live feed as a source and digests checked every half second."""
+    """One bot with the live feed as a source."""
     with FakeTelegram() as fake, WebServer() as web:
-        settings = web_settings(
-            tmp_path_factory.mktemp("alerts"),
-            telegram_bot_token=fake.token,
-            telegram_api_url=fake.api_url,
-            telegram_file_url=fake.file_url,
-            admin_ids=frozenset({ADMIN}),
-            digest_check_seconds=0.5,
-        )
+        settings = alert_settings(fake, tmp_path_factory.mktemp("alerts"))
         archive = Archive(settings, embedder=embedder)
         application = build_application(settings, archive)
         with RunningBot(application):
             desk = Desk(fake, web, archive, application.bot_data.alerts)
-            assert (
-                "1 article(s) added" in desk.say("/addsource " + web.url("/live.xml"), ADMIN).text
-            )
+            added = desk.say("/addsource " + web.url("/live.xml"), ADMIN).text
+            assert "1 article(s) added" in added
             yield desk
         archive.close()
 
@@ -206,3 +212,26 @@ def test_a_digest_a_minute_ahead_arrives_once(desk: Desk) -> None:
     assert len(digests) == 1
     assert "top stories in the archive" in digests[0].text
     assert MARKET.title in digests[0].text
+
+
+def test_a_restart_keeps_the_topics_and_sends_nothing_twice(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    reader = next(users)
+    with FakeTelegram() as fake, WebServer() as web:
+        settings = alert_settings(fake, tmp_path)
+        archive = Archive(settings, embedder=embedder)
+        for run in range(2):
+            application = build_application(settings, archive)
+            with RunningBot(application):
+                desk = Desk(fake, web, archive, application.bot_data.alerts)
+                if run == 0:
+                    desk.say("/addsource " + web.url("/live.xml"), ADMIN)
+                    desk.say("/subscribe beekeeping", reader)
+                    web.publish(HONEY)
+                desk.refresh()
+                listed = desk.say("/subscriptions", reader).text
+        archive.close()
+
+    assert "beekeeping" in listed
+    assert len(desk.alerts_to(reader)) == 1
