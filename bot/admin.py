@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import render
+from bot.alerts import deliver_alerts
 from bot.buttons import ASK_REMOVE_SOURCE, REFRESH_SOURCE, REMOVE_SOURCE, ButtonKind, expired
 from bot.context import Command, Context, is_admin, run_archive
 from bot.replies import reply, typing
@@ -154,6 +155,7 @@ async def add_source(update: Update, context: Context) -> None:
         f"Added source <b>#{source.id}</b> ({source.kind}): "
         f"{render.link(source.title or source.url, source.url)}\n{report_html(result.report)}",
     )
+    await deliver_alerts(context)
 
 
 async def list_sources(update: Update, context: Context) -> None:
@@ -222,6 +224,7 @@ async def refresh_and_report(message: Message, number: int | None, context: Cont
         return
     for part in render.split_html("\n\n".join(result_html(r) for r in results)):
         await reply(message, part)
+    await deliver_alerts(context)
 
 
 async def document(update: Update, context: Context) -> None:
@@ -254,6 +257,7 @@ async def document(update: Update, context: Context) -> None:
         f"Imported {escape(name)} as source <b>#{result.source.id}</b>: "
         f"{report_html(result.report)}",
     )
+    await deliver_alerts(context)
 
 
 async def refresh_button(update: Update, context: Context) -> None:
@@ -303,3 +307,5 @@ async def scheduled_refresh(context: Context) -> None:
             log.warning("Scheduled refresh: %s", result.summary())
     added = sum(r.report.added for r in results)
     log.info("Scheduled refresh: %d feed(s), %d new article(s)", len(results), added)
+    # Also picks up articles another process imported since the last pass.
+    await deliver_alerts(context)

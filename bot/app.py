@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import admin, handlers
+from bot import admin, alerts, handlers
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from bot.logs import configure_logging, protect_token, quiet_http_logs
@@ -53,7 +53,7 @@ class HandlerModule(Protocol):
 
 # The one place handler modules join the bot, in order (first match wins); a new module (say
 # bot/admin.py) goes into this tuple. handlers.register_fallbacks runs after all of them.
-HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin)
+HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts)
 
 
 def build_application(
@@ -117,10 +117,12 @@ async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -
 
 
 async def release(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """At shutdown: let running archive calls finish, drop queued ones, close the fetcher."""
+    """At shutdown: let running archive calls finish, drop queued ones, close what is open."""
     data: BotData = application.bot_data
     data.executor.shutdown(wait=True, cancel_futures=True)
     data.fetcher.close()
+    if data.alerts is not None:
+        data.alerts.close()
 
 
 def main() -> int:

@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.limits import QuestionLimit
+from index.alerts.alerts import Alerts
 from index.archive import Archive
 from index.settings import Settings
 from index.sources.fetch import Fetcher
@@ -40,6 +41,7 @@ class BotData:
     limit: QuestionLimit
     commands: tuple[Command, ...] = ()
     admin_commands: tuple[Command, ...] = ()
+    alerts: Alerts | None = None  # set by bot/alerts.py when it is registered
 
 
 Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]

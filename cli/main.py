@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from bot.logs import configure_logging
+from cli.alerts import alerts, subscriptions
 from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
@@ -139,4 +140,6 @@ def bot() -> None:
 
 
 main.add_command(sources)
+main.add_command(subscriptions)
+main.add_command(alerts)
 main.add_command(evaluate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -140,6 +141,27 @@ class Settings(BaseSettings):
     refresh_minutes: float = Field(
         30.0, gt=0, alias="NEWSBOT_REFRESH_MINUTES", description="Feed refresh interval."
     )
+    # Alerts and digests
+    max_topics: int = Field(
+        20, ge=1, le=1000, alias="NEWSBOT_MAX_TOPICS", description="Alert topics per user."
+    )
+    alert_score: float = Field(
+        0.53,
+        ge=-1.0,
+        le=2.0,
+        alias="NEWSBOT_ALERT_SCORE",
+        description="Alert threshold: cosine plus the topic's words in passage and title.",
+    )
+    timezone: str = Field(
+        "UTC", alias="NEWSBOT_TIMEZONE", description="Time zone of /digest times (IANA name)."
+    )
+    digest_check_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        alias="NEWSBOT_DIGEST_CHECK_SECONDS",
+        description="How often the bot looks for digests that are due.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="NEWSBOT_LOG_LEVEL", description="Logging level."
     )
@@ -148,6 +170,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}, try Europe/Paris") from error
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -67,6 +67,8 @@ class FakeTelegram:
     failures: list[Failure] = field(default_factory=list)
     holds: dict[tuple[str, int], threading.Event] = field(default_factory=dict)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: 403 to sends
+    group_admins: dict[int, set[int]] = field(default_factory=dict)  # group id: its admins
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -279,6 +281,8 @@ class FakeTelegram:
     def _sendMessage(self, params: Json) -> Json:
         plain = self._checked_text(params)
         chat_id = params["chat_id"]
+        if chat_id in self.blocked:
+            raise Rejected("Forbidden: bot was blocked by the user", 403)
         chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
         message: Json = {
             "message_id": next(self._message_ids),
@@ -328,6 +332,13 @@ class FakeTelegram:
         key = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
         self.commands[key] = params["commands"]
         return True
+
+    def _getChatMember(self, params: Json) -> Json:
+        user_id = int(params["user_id"])
+        user = {"id": user_id, "is_bot": False, "first_name": "Ann"}
+        if user_id in self.group_admins.get(int(params["chat_id"]), set()):
+            return {"status": "creator", "user": user, "is_anonymous": False}
+        return {"status": "member", "user": user}
 
     def _getFile(self, params: Json) -> Json:
         if params.get("file_id") not in self.files:

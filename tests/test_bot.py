@@ -192,7 +192,8 @@ def test_commands_are_registered_with_admin_ones_in_admin_chats(fake: FakeTelegr
     admins = [c["command"] for c in fake.commands[f"chat:{ADMIN_ID}"]]
 
     theirs = [c.name for module in HANDLER_MODULES for c in module.ADMIN_COMMANDS]
-    assert everyone == ["ask", "help", "start"]
+    alerts = ["subscribe", "subscriptions", "unsubscribe", "digest"]
+    assert everyone == ["ask", "help", "start", *alerts]
     assert admins == [*everyone, *theirs, "secret"]
 
 

@@ -50,7 +50,15 @@ def test_newsbot_bot_answers_the_seed_question_and_stops_on_sigterm(tmp_path: Pa
     assert f"[1] {SEED_TITLE}\nFinancial Times" in reply.text
     everyone = [c["command"] for c in fake.commands["default"]]
     admins = [c.name for module in HANDLER_MODULES for c in module.ADMIN_COMMANDS]
-    assert everyone == ["ask", "help", "start"]
+    assert everyone == [
+        "ask",
+        "help",
+        "start",
+        "subscribe",
+        "subscriptions",
+        "unsubscribe",
+        "digest",
+    ]
     assert [c["command"] for c in fake.commands["chat:1000"]] == everyone + admins
     assert "Traceback" not in stderr
     assert any(method == "deleteWebhook" for method, _ in fake.calls)

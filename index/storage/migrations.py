@@ -61,6 +61,37 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
     """,
+    # 3: topic alerts and daily digests. A topic's vector is stored with the model that made it;
+    # `after_chunk` is the newest passage when it was subscribed (chunk ids are never reused),
+    # so older stories never alert. A story is keyed by its first copy's first chunk id.
+    """
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        topic TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        model TEXT NOT NULL,
+        after_chunk INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX subscriptions_chat ON subscriptions(chat_id);
+    CREATE INDEX subscriptions_user ON subscriptions(user_id);
+    CREATE TABLE digests (
+        chat_id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        last_sent TEXT,
+        after_chunk INTEGER NOT NULL
+    );
+    CREATE TABLE alerts_sent (
+        subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+        story INTEGER NOT NULL,
+        article_id INTEGER NOT NULL,
+        sent_at TEXT NOT NULL,
+        UNIQUE (subscription_id, story)
+    );
+    """,
 )
 
 

@@ -199,6 +199,31 @@ class VectorIndex:
                 return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
             return np.concatenate(ids), np.concatenate(rows)
 
+    def vectors_for(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the wanted ids that are stored; the others are left out."""
+        with self._lock:
+            ivf = _ivf(self._index)
+            if ivf is None:
+                ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+                rows = np.flatnonzero(np.isin(ids, wanted))
+                found = [self._index.index.reconstruct(int(row)) for row in rows]
+                return ids[rows], np.array(found, dtype=np.float32).reshape(len(rows), self.dim)
+            # Only the ids are scanned; the lists' vectors are read in place, not copied whole.
+            lists = ivf.invlists
+            found_ids: list[np.ndarray] = []
+            found_rows: list[np.ndarray] = []
+            for n in range(ivf.nlist):
+                size = lists.list_size(n)
+                listed = faiss.rev_swig_ptr(lists.get_ids(n), size) if size else np.zeros(0)
+                keep = np.flatnonzero(np.isin(listed, wanted))
+                if len(keep):
+                    codes = faiss.rev_swig_ptr(lists.get_codes(n), size * ivf.code_size)
+                    found_ids.append(listed[keep].astype(np.int64))
+                    found_rows.append(codes.view(np.float32).reshape(size, self.dim)[keep].copy())
+            if not found_ids:
+                return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
+            return np.concatenate(found_ids), np.concatenate(found_rows)
+
     def _add_now(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self._index.add_with_ids(
             np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)

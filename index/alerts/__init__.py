@@ -1,0 +1,1 @@
+"""Topic alerts and daily digests."""

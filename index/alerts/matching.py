@@ -1,0 +1,157 @@
+"""Scoring new passages against every topic in one pass, and grouping copies into stories; pure."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.records import Article, Hit
+from index.search.answer import split_sentences
+from index.search.fusion import Tuning, words
+from index.search.keyword import query_terms
+from index.sources.neardup import NearDuplicates
+
+# The answer's own weights (fusion.Tuning): the topic's words in the passage count like the
+# scaled BM25 score, its words in the title like the title re-rank.
+KEYWORD_WEIGHT = Tuning().keyword_weight
+TITLE_WEIGHT = Tuning().title_weight
+MAX_SHOWN = 10  # stories listed in one alert message
+
+
+@dataclass(frozen=True)
+class Match:
+    """A new passage close enough to a subscription's topic."""
+
+    subscription: int
+    hit: Hit
+    score: float
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One story for one chat: its article, the topics it matched and the sentence that did."""
+
+    article: Article
+    topics: tuple[tuple[int, str], ...]
+    sentence: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything one chat gets from one refresh, in one message."""
+
+    chat_id: int
+    alerts: tuple[Alert, ...]
+
+
+@functools.lru_cache(maxsize=65_536)
+def topic_terms(topic: str) -> frozenset[str]:
+    """The topic's content words as the re-rank compares them (five-letter prefixes)."""
+    return frozenset(term[:5] for term in query_terms(topic))
+
+
+def lexical_bonus(terms: frozenset[str], text: frozenset[str], title: frozenset[str]) -> float:
+    """The topic's words in the passage and in its title, weighted as answers weigh them."""
+    if not terms:
+        return 0.0
+    return (KEYWORD_WEIGHT * len(terms & text) + TITLE_WEIGHT * len(terms & title)) / len(terms)
+
+
+def score_pairs(
+    passages: np.ndarray,
+    topics: np.ndarray,
+    hits: Sequence[Hit],
+    terms: Sequence[frozenset[str]],
+    threshold: float,
+) -> list[tuple[int, int, float]]:
+    """(passage row, topic row, score) of every pair scoring at least `threshold`.
+
+    One matrix product gives every cosine; the word signals are only counted for pairs
+    whose cosine could still reach the threshold with them.
+    """
+    if len(passages) == 0 or len(topics) == 0:
+        return []
+    cosine = passages @ topics.T
+    rows, cols = np.nonzero(cosine >= threshold - KEYWORD_WEIGHT - TITLE_WEIGHT)
+    seen: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+    found = []
+    for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+        if row not in seen:
+            hit = hits[row]
+            seen[row] = (frozenset(words(hit.chunk.text)), frozenset(words(hit.article.title)))
+        score = float(cosine[row, col]) + lexical_bonus(terms[col], *seen[row])
+        if score >= threshold:
+            found.append((row, col, score))
+    return found
+
+
+def best_per_article(matches: Sequence[Match]) -> list[Match]:
+    """Each subscription's best passage per article."""
+    best: dict[tuple[int, int], Match] = {}
+    for match in matches:
+        key = (match.subscription, match.hit.article.id)
+        if key not in best or match.score > best[key].score:
+            best[key] = match
+    return sorted(best.values(), key=lambda m: (m.hit.chunk.id, m.subscription))
+
+
+def story_keys(articles: dict[int, tuple[int, str]], earlier: NearDuplicates) -> dict[int, int]:
+    """Story key (first chunk id of its earliest copy) by article id; copies share one.
+
+    `articles` maps article id to (first chunk id, text); `earlier` holds the signatures
+    of earlier articles under their first chunk ids.
+    """
+    batch = NearDuplicates()
+    keys: dict[int, int] = {}
+    for article_id, (first, text) in sorted(articles.items(), key=lambda item: item[1][0]):
+        copy_of = earlier.match(text)
+        if copy_of is None:
+            copy_of = batch.match(text)
+        keys[article_id] = copy_of if copy_of is not None else first
+        batch.add(first, text)
+    return keys
+
+
+def group_by_chat(
+    matches: Sequence[Match],
+    chats: dict[int, int],
+    topics: dict[int, str],
+    sentences: dict[tuple[int, int], str],
+) -> list[Delivery]:
+    """One delivery per chat; a story matching two of a chat's topics is listed once."""
+    by_chat: dict[int, dict[int, list[Match]]] = {}
+    for match in matches:
+        stories = by_chat.setdefault(chats[match.subscription], {})
+        stories.setdefault(match.hit.article.id, []).append(match)
+    deliveries = []
+    for chat_id, stories in sorted(by_chat.items()):
+        alerts = []
+        for found in stories.values():
+            best = max(found, key=lambda m: m.score)
+            alerts.append(
+                Alert(
+                    article=best.hit.article,
+                    topics=tuple((m.subscription, topics[m.subscription]) for m in found),
+                    sentence=sentences.get((best.subscription, best.hit.chunk.id), ""),
+                    score=best.score,
+                )
+            )
+        alerts.sort(key=lambda a: -a.score)
+        deliveries.append(Delivery(chat_id, tuple(alerts)))
+    return deliveries
+
+
+def matched_sentence(text: str, terms: frozenset[str]) -> str:
+    """The passage's sentence holding most of the topic's words; the earliest on a tie.
+
+    Words, not the model: a pass may match thousands of passages, and embedding their
+    sentences would cost as much as embedding the passages again.
+    """
+    sentences = split_sentences(text)
+    if not sentences:
+        return ""
+    return max(sentences, key=lambda sentence: len(terms & words(sentence)))
