@@ -13,6 +13,7 @@ import numpy as np
 from index.errors import ArchiveError
 from index.records import Article, ArticleDraft, Chunk, ChunkDraft, Source
 from index.storage.migrations import MIGRATIONS
+from index.storage.vector_rows import VectorRows
 
 _ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_id"
 
@@ -66,11 +67,21 @@ class Store:
                 f"{path} is not a readable newsbot archive ({error}). Move it away to start "
                 "a new archive there, or point NEWSBOT_DATA_DIR at the right folder."
             ) from error
+        self.vectors = VectorRows(self._db, self._lock)
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the database at `target`, taken online (SQLite's backup API)."""
+        copy = sqlite3.connect(target)
+        try:
+            with self._lock:
+                self._db.backup(copy)
+        finally:
+            copy.close()
 
     def _migrate(self) -> None:
         with self._lock:
@@ -226,8 +237,9 @@ class Store:
         content_hash: str,
         chunks: Sequence[ChunkDraft],
         source_id: int | None = None,
+        vectors: np.ndarray | None = None,
     ) -> tuple[Article, list[Chunk]]:
-        """Store an article and its chunks in one transaction."""
+        """Store an article, its chunks and their vectors (rows in chunk order) together."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -256,6 +268,8 @@ class Store:
                     stored.append(
                         Chunk(int(row.lastrowid or 0), article_id, chunk.ordinal, chunk.text)
                     )
+                if vectors is not None:
+                    self.vectors.insert([c.id for c in stored], vectors)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
