@@ -164,6 +164,18 @@ def stats(settings: Settings, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.pass_obj
+def backup(settings: Settings, folder: Path) -> None:
+    """Copy the archive, vectors included, into FOLDER while the bot may run (see README)."""
+    with archive_errors():
+        archive = Archive(settings, check_model=False)
+        target = archive.backup(folder)
+        articles, chunks = archive.store.counts()
+    click.echo(f"Backed up {articles} articles and {chunks} passages with their vectors: {target}")
+
+
+@main.command()
 def bot() -> None:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
     from bot.app import main as run_bot

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index.embed.factory import TextEmbedder, open_embedder
-from index.errors import ModelMismatch, WriterBusy
+from index.errors import ArchiveError, ModelMismatch, WriterBusy
 from index.ingest.chunking import chunk_text, embedding_text
 from index.ingest.files import content_hash, read_paths
 from index.ingest.urls import canonical_url
@@ -295,6 +295,18 @@ class Archive:
                     progress(len(rows))
             self.store.vectors.swap_in_rebuild(name, self.embedder.dim)
             return len(self.cache.rebuild())
+
+    def backup(self, folder: Path) -> Path:
+        """An online, consistent copy of the archive (SQLite's backup API) in an empty folder."""
+        target = folder / "archive.sqlite3"
+        if target.exists():
+            raise ArchiveError(f"{folder} already holds an archive; back up into a new folder.")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.store.backup(target)
+        except OSError as error:
+            raise ArchiveError(f"Cannot write the backup to {folder}: {error}") from error
+        return target
 
     def stats(self) -> Stats:
         """Counts, model and size on disk."""

@@ -76,12 +76,15 @@ class Store:
 
     def backup(self, target: Path) -> None:
         """A consistent copy of the database at `target`, taken online (SQLite's backup API)."""
-        copy = sqlite3.connect(target)
         try:
-            with self._lock:
-                self._db.backup(copy)
-        finally:
-            copy.close()
+            copy = sqlite3.connect(target)
+            try:
+                with self._lock:
+                    self._db.backup(copy)
+            finally:
+                copy.close()
+        except sqlite3.Error as error:
+            raise ArchiveError(f"Cannot write the backup {target}: {error}") from error
 
     def _migrate(self) -> None:
         with self._lock:
