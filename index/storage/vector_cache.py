@@ -112,9 +112,7 @@ class VectorCache:
         with self._lock:
             dim = self._dim()
             stamp, ids, rows = self.store.vectors.read_after(0, dim)
-            index = VectorIndex.empty(dim)
-            index.add(ids, rows)
-            index.fit(self.index_type)
+            index = VectorIndex.build(self.index_type, dim, ids, rows)
             self._index, self._stamp = index, stamp
             log.info("Built the vector index from SQLite: %d passages, %s", len(index), index.kind)
             self.save()

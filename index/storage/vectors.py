@@ -230,18 +230,22 @@ class VectorIndex:
     def rebuild_as(self, kind: str) -> None:
         """Re-index the stored vectors as `kind` ("flat" or "ivf"); no model work."""
         with self._lock:
-            ids, data = self.export()
-            index = _new_index(kind, self.dim, len(ids))
-            ivf = _ivf(index)
-            if ivf is not None:
-                rng = np.random.default_rng(0)
-                sample = rng.choice(len(data), size=min(len(data), 64 * ivf.nlist), replace=False)
-                index.train(data[np.sort(sample)])
-            for start in range(0, len(ids), 100_000):
-                index.add_with_ids(data[start : start + 100_000], ids[start : start + 100_000])
-            if ivf is not None:
-                calibrate_nprobe(ivf, ids, data)
-            self._index = index
+            self._index = VectorIndex.build(kind, self.dim, *self.export())._index
+
+    @classmethod
+    def build(cls, setting: str, dim: int, ids: np.ndarray, data: np.ndarray) -> VectorIndex:
+        """A new index of these vectors, of the type the setting and their number call for."""
+        index = _new_index(wanted_kind(setting, len(ids), "flat"), dim, len(ids))
+        ivf = _ivf(index)
+        if ivf is not None:
+            rng = np.random.default_rng(0)
+            sample = rng.choice(len(data), size=min(len(data), 64 * ivf.nlist), replace=False)
+            index.train(data[np.sort(sample)])
+        for start in range(0, len(ids), 100_000):
+            index.add_with_ids(data[start : start + 100_000], ids[start : start + 100_000])
+        if ivf is not None:
+            calibrate_nprobe(ivf, ids, data)
+        return cls(index)
 
     def save(self, path: Path, stamp: VectorStamp) -> None:
         """Write atomically, footed with the vector table's stamp; a crash leaves the old file."""
