@@ -15,12 +15,13 @@ from conftest import SEED_QUESTION, cli_env
 import index.storage.migrations
 from index.archive import Archive
 from index.embed.sbert import Embedder, bundled_model_path, prefixes_for
-from index.records import ArticleDraft
+from index.records import ArticleDraft, ChunkDraft
 from index.search.dates import DateRange, time_range
 from index.search.followup import rewrite_followup
 from index.search.keyword import match_expression, query_terms, telling_terms
 from index.search.retrieve import Retriever
 from index.settings import Settings
+from index.storage.store import Store
 
 NOW = date(2025, 6, 5)  # a Thursday
 
@@ -127,9 +128,9 @@ def test_an_older_archive_gets_its_keyword_index_on_open(
     # Build an archive with the first schema only, as an older newsbot would have left it.
     with monkeypatch.context() as patch:
         patch.setattr(index.storage.store, "MIGRATIONS", index.storage.migrations.MIGRATIONS[:1])
-        old = Archive(settings, embedder=embedder)
-        old.add_drafts(STORIES[:1])
-        assert old.store.schema_version == 1
+        old = Store(settings.data_dir / "archive.sqlite3")
+        old.add_article(STORIES[0], "hash-0", [ChunkDraft(0, STORIES[0].text)])
+        assert old.schema_version == 1
         old.close()
 
     reopened = Archive(settings, embedder=embedder)
