@@ -12,8 +12,9 @@ from index.embed.factory import TextEmbedder
 class CountingEmbedder:
     """Wraps the real model; counts passages sent to it for storing, and questions."""
 
-    def __init__(self, inner: TextEmbedder) -> None:
+    def __init__(self, inner: TextEmbedder, batch_size: int | None = None) -> None:
         self.inner = inner
+        self._batch_size = batch_size
         self.passage_calls = 0
         self.query_calls = 0
 
@@ -25,7 +26,7 @@ class CountingEmbedder:
     @property
     def batch_size(self) -> int:
         """Passages per model call."""
-        return self.inner.batch_size
+        return self._batch_size or self.inner.batch_size
 
     @property
     def passages_embedded(self) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import pytest
 from conftest import DATA, SEED_QUESTION, SEED_TITLE
 from counting import CountingEmbedder
 from prefork import Prefork
@@ -167,3 +168,33 @@ def test_a_backup_taken_while_the_archive_is_open_opens_with_nothing_to_embed(
     assert restored.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
     assert counting.passage_calls == 0
     shutil.rmtree(target)
+
+
+class Interrupted(Exception):
+    """Stands for a crash in the middle of a rebuild."""
+
+
+def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(
+    archive: Archive, embedder: Embedder
+) -> None:
+    archive.import_paths([DATA / "volcano.txt"])
+    chunks = archive.store.counts()[1]
+    before = archive.vectors().export()
+    counting = CountingEmbedder(embedder, batch_size=2)
+    rebuilding = Archive(archive.settings, embedder=counting)
+    shown: list[int] = []
+
+    def crash_after_the_first_batch(count: int) -> None:
+        shown.append(count)
+        if len(shown) == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        rebuilding.rebuild(progress=crash_after_the_first_batch)
+    meanwhile = archive.vectors().export()
+    resumed = rebuilding.rebuild(progress=shown.append)
+
+    assert shown[:3] == [0, 2, 2]  # the second run starts where the first stopped
+    assert np.array_equal(meanwhile[1], before[1])  # the old vectors serve meanwhile
+    assert resumed == chunks and counting.passage_calls == 1 + (chunks - 2 + 1) // 2
+    assert archive.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
