@@ -198,3 +198,24 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(
     assert np.array_equal(meanwhile[1], before[1])  # the old vectors serve meanwhile
     assert resumed == chunks and counting.passage_calls == 1 + (chunks - 2 + 1) // 2
     assert archive.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
+
+
+def test_an_archive_written_by_the_previous_release_keeps_its_vectors(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    # Made by newsbot at 3c5535a: the seeds, then volcano.txt saved to the delta file. A
+    # checkout gives the index file a new inode, so its delta no longer applies (as after
+    # `cp -r` back then): the volcano passage waits and is the only one embedded.
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "archive-3c5535a", data)
+    counting = CountingEmbedder(embedder)
+
+    archive = Archive(Settings(_env_file=None, data_dir=data), embedder=counting)  # type: ignore[call-arg]
+    waiting = archive.store.vectors.missing().tolist()
+    embedded = archive.sync()
+
+    assert archive.store.counts() == (2, 5) and archive.store.vectors.count() == 5
+    assert waiting == [5] and embedded == 1 and counting.passage_calls == 1
+    assert not list(data.glob("vectors-*"))
+    assert archive.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
+    assert archive.ask("Which village was evacuated?").citations[0].title == VOLCANO
