@@ -1,4 +1,4 @@
-"""`newsbot index check`: do SQLite, the keyword index and FAISS agree?"""
+"""`newsbot index check`: do SQLite, its vectors, the keyword index and FAISS agree?"""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def report_json(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
         "articles": report.articles,
         "chunks": report.chunks,
         "vectors": report.vectors,
+        "waiting": report.waiting,
         "problems": list(report.problems),
+        "notes": list(report.notes),
     }
     if repaired is not None:
         payload["repaired"] = list(repaired)
@@ -30,9 +32,10 @@ def report_json(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
 def report_text(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
     """The report for people."""
     lines = [f"Repaired: {problem}" for problem in repaired or ()]
+    lines += [f"Note: {note}" for note in report.notes]
     sizes = f"{report.articles} articles, {report.chunks} passages, {report.vectors} vectors"
     if report.ok:
-        return "\n".join([*lines, f"OK: {sizes}; SQLite, keyword index and vectors agree."])
+        return "\n".join([*lines, f"OK: {sizes}; nothing is lost or damaged."])
     lines += [f"Problem: {problem}" for problem in report.problems]
     if repaired is None:
         lines.append("Run `newsbot index check --repair` to rebuild the indexes from SQLite.")
@@ -41,7 +44,12 @@ def report_text(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
 
 @click.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--repair", "fix", is_flag=True, help="Rebuild what disagrees from SQLite.")
+@click.option(
+    "--repair",
+    "fix",
+    is_flag=True,
+    help="Rebuild the keyword and vector indexes from SQLite (no model).",
+)
 @click.pass_obj
 @archive_errors
 def check_command(settings: Settings, as_json: bool, fix: bool) -> None:

@@ -132,6 +132,24 @@ def stats(settings: Settings, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.pass_obj
+@archive_errors
+def backup(settings: Settings, folder: Path) -> None:
+    """Copy the archive, vectors included, into FOLDER while the bot may run (see README)."""
+    archive = Archive(settings, check_model=False)
+    try:
+        target = archive.backup(folder)
+        counts = archive.counts()
+    finally:
+        archive.close()
+    click.echo(
+        f"Backed up {counts.articles} articles and {counts.chunks} passages "
+        f"with their vectors: {target}"
+    )
+
+
+@main.command()
 def bot() -> None:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
     from bot.app import main as run_bot

@@ -1,49 +1,36 @@
-"""The archive: SQLite and FAISS kept in step, with imports, answers and rebuilds."""
+"""The archive: passages and their vectors in SQLite, FAISS as their cache; imports, answers."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 from index.embed.factory import TextEmbedder, open_embedder
-from index.errors import ModelMismatch, WriterBusy
-from index.ingest.chunking import chunk_text, embedding_text
-from index.ingest.files import content_hash, read_paths
-from index.ingest.text import valid_draft
-from index.ingest.urls import canonical_url, is_web_url
+from index.errors import ArchiveError, ModelMismatch, WriterBusy
+from index.importing import FLUSH_PASSAGES, Importer, Progress, record_model
+from index.ingest.chunking import embedding_text
+from index.ingest.files import read_paths
 from index.records import (
     Answer,
     ArticleDraft,
     ArticleKey,
     Counts,
-    Failure,
     Hit,
     ImportReport,
     Stats,
 )
 from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
+from index.storage.legacy import import_legacy_vectors, legacy_files
 from index.storage.store import Store
+from index.storage.vector_cache import VectorCache
 from index.storage.vector_files import write_lock
-from index.storage.vectors import VectorIndex, delta_path, file_stamp, load_vectors
+from index.storage.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int], None]
-FLUSH_PASSAGES = 256
-SAVE_EVERY_PASSAGES = 4096
-
-
-def model_fingerprint(name: str) -> str:
-    """A short stable tag for a model, used in the vector file's name."""
-    return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 class Archive:
@@ -68,8 +55,16 @@ class Archive:
                 f"EMBEDDING_BACKEND give {self.embedder.name!r}. Run `newsbot index rebuild` "
                 "to re-embed the archive with the new model, or set them back."
             )
-        self._vectors: VectorIndex | None = None
-        self._vectors_stamp: tuple[int, ...] | None = None
+        if legacy_files(self.data_dir):
+            try:
+                with self.write_lock():
+                    import_legacy_vectors(self.store, self.data_dir)
+            except BaseException:
+                self.store.close()
+                raise
+        self.cache = VectorCache(
+            self.store, self.data_dir / "vectors.faiss", settings.index_type, self._model_dim
+        )
         self.retriever = Retriever(settings, self.store, self.vectors, self.embedder)
 
     @classmethod
@@ -104,97 +99,67 @@ class Archive:
         self.retriever.close()
         self.store.close()
 
-    # vectors on disk
+    def _model_dim(self) -> int:
+        """The dimension before any vector is stored: the archive's record, or the model's."""
+        stored = self.store.get_meta("dim")
+        return int(stored) if stored else self.embedder.dim
 
-    def vector_path(self, model: str | None = None) -> Path:
-        """The FAISS file of a model (the configured one by default)."""
-        return self.data_dir / f"vectors-{model_fingerprint(model or self.embedder.name)}.faiss"
-
-    def _stamp(self) -> tuple[int, ...] | None:
-        path = self.vector_path()
-        return file_stamp(path) if path.exists() else None
+    def vector_path(self) -> Path:
+        """The FAISS file: a cache of the vectors in SQLite."""
+        return self.cache.path
 
     def vectors(self) -> VectorIndex:
-        """The current index, re-read when another process has replaced the file."""
-        stamp = self._stamp()
-        if self._vectors is None or (stamp is not None and stamp != self._vectors_stamp):
-            if stamp is None:
-                self._vectors = VectorIndex.empty(self.embedder.dim)
-            else:
-                self._vectors = load_vectors(self.vector_path(), self._vectors)
-            self._vectors_stamp = stamp
-        return self._vectors
+        """The FAISS index, first brought up to date with SQLite (appended to or rebuilt)."""
+        return self.cache.current()
 
-    def _save(self, vectors: VectorIndex) -> None:
-        if vectors.fit(self.settings.index_type):
-            log.info("Rebuilt the vector index as %s for %d passages", vectors.kind, len(vectors))
-        vectors.save(self.vector_path())
-        self._vectors, self._vectors_stamp = vectors, self._stamp()
+    def rebuild_cache(self) -> VectorIndex:
+        """FAISS built afresh from the vectors in SQLite and saved; no model work."""
+        return self.cache.rebuild()
 
     def write_lock(self, wait: bool = True) -> AbstractContextManager[None]:
         """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it."""
         return write_lock(self.data_dir / "write.lock", wait)
 
     def temp_files(self) -> list[Path]:
-        """Half-written index files; with the write lock held, left by a killed writer."""
-        return sorted(self.data_dir.glob(".vectors-*.tmp"))
+        """Half-written index files of processes that were killed while saving."""
+        return self.cache.stale_temp_files()
 
     @contextmanager
-    def _writing(self, wait: bool = True) -> Iterator[VectorIndex]:
-        """One writer at a time across processes; readers go on with the old index."""
+    def _writing(self, wait: bool = True) -> Iterator[None]:
+        """One writer at a time across processes; readers go on meanwhile."""
         with self.write_lock(wait):
-            self._drop_temp_files()
-            yield self.vectors()
-
-    def _drop_temp_files(self) -> None:
-        for stale in self.temp_files():
-            log.info("Removing %s, left by a writer that was killed", stale.name)
-            stale.unlink(missing_ok=True)
-
-    def _embed_into(self, vectors: VectorIndex, pending: list[tuple[int, str]]) -> None:
-        if not pending:
-            return
-        ids = np.array([chunk_id for chunk_id, _ in pending], dtype=np.int64)
-        vectors.add(ids, self.embedder.embed_passages([text for _, text in pending]))
-        if self.store.get_meta("model") is None:
-            self.store.set_meta("model", self.embedder.name)
-            self.store.set_meta("dim", str(vectors.dim))
+            for stale in self.temp_files():
+                log.info("Removing %s, left by a process that was killed", stale.name)
+                stale.unlink(missing_ok=True)
+            yield
 
     # keeping SQLite and FAISS in step
 
     def sync(self, wait: bool = False) -> int:
-        """Embed passages that have no vector yet and drop vectors of deleted passages.
+        """Embed passages stored without a vector (by an older archive), and refresh FAISS.
 
-        Without `wait`, a sync while another process writes is skipped: that writer synced
-        when it opened the archive, and a reader must not wait for a long import.
+        Without `wait`, a sync while another process writes is skipped: a reader must not
+        wait for a long import, and every question catches up with SQLite anyway.
         """
         try:
-            with self._writing(wait) as vectors:
-                return self._catch_up(vectors)
+            with self._writing(wait):
+                embedded = self._embed_missing()
+                self.cache.save_if_behind()
+                return embedded
         except WriterBusy:
             log.info("Another writer is at work; skipping the catch-up")
             return 0
 
-    def _catch_up(self, vectors: VectorIndex) -> int:
-        ids, copies = np.unique(vectors.ids(), return_counts=True)
-        # An id stored twice is dropped whole and embedded again below.
-        vector_ids = ids[copies == 1]
-        chunk_ids = self.store.chunk_ids()
-        missing = np.setdiff1d(chunk_ids, vector_ids, assume_unique=True)
-        extra = np.concatenate(
-            [np.setdiff1d(vector_ids, chunk_ids, assume_unique=True), ids[copies > 1]]
-        )
-        if len(missing) == 0 and len(extra) == 0:
-            if vectors.fit(self.settings.index_type):  # NEWSBOT_INDEX_TYPE changed
-                self._save(vectors)
-            return 0
-        log.info("Catching up: %d passages to embed, %d to drop", len(missing), len(extra))
-        vectors.remove(extra)
+    def _embed_missing(self) -> int:
+        missing = self.store.vectors.missing()
+        if len(missing):
+            log.info("Embedding %d passages stored without a vector", len(missing))
+            record_model(self.store, self.embedder)
         for start in range(0, len(missing), FLUSH_PASSAGES):
             rows = self.store.embedding_texts(missing[start : start + FLUSH_PASSAGES].tolist())
-            self._embed_into(vectors, [(i, embedding_text(t, c)) for i, t, c in rows])
-        self._save(vectors)
-        return int(len(missing) + len(extra))
+            vectors = self.embedder.embed_passages([embedding_text(t, c) for _, t, c in rows])
+            self.store.vectors.add([row[0] for row in rows], vectors)
+        return len(missing)
 
     # imports
 
@@ -204,47 +169,14 @@ class Archive:
         source_id: int | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
-        """Store new articles, embed only their passages, and save the index."""
-        added = duplicates = chunks = 0
-        failures: list[Failure] = []
-        with self._writing() as vectors:
-            pending: list[tuple[int, str]] = []
-            unsaved = 0
-            for raw in drafts:
-                if progress:
-                    progress(1)
-                draft = valid_draft(raw)
-                url = canonical_url(draft.url) if draft.url and is_web_url(draft.url) else None
-                digest = content_hash(draft.text)
-                if self.store.has_article(url, digest):
-                    duplicates += 1
-                    continue
-                pieces = chunk_text(
-                    draft.text,
-                    self.embedder.token_spans,
-                    self.settings.chunk_tokens,
-                    self.settings.chunk_overlap,
-                )
-                if not pieces:
-                    failures.append(Failure(draft.title or "untitled", "no text to index"))
-                    continue
-                article, stored = self.store.add_article(
-                    replace(draft, url=url), digest, pieces, source_id
-                )
-                added += 1
-                chunks += len(stored)
-                pending += [(c.id, embedding_text(article.title, c.text)) for c in stored]
-                if len(pending) >= FLUSH_PASSAGES:
-                    self._embed_into(vectors, pending)
-                    unsaved += len(pending)
-                    pending = []
-                    if unsaved >= SAVE_EVERY_PASSAGES:
-                        self._save(vectors)
-                        unsaved = 0
-            self._embed_into(vectors, pending)
-            if added:
-                self._save(vectors)
-        return ImportReport(added, duplicates, chunks, tuple(failures))
+        """Store new articles, each with its passages' vectors in the same transaction."""
+        with self._writing():
+            report = Importer(self.store, self.embedder, self.settings).add(
+                drafts, source_id, progress
+            )
+            if report.added:
+                self.cache.save_if_behind()
+        return report
 
     def import_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> ImportReport:
         """Import files and folders; unreadable files are reported, not fatal."""
@@ -267,10 +199,10 @@ class Archive:
         return report
 
     def remove_chunks(self, chunk_ids: list[int]) -> None:
-        """Drop vectors of chunks already deleted from SQLite."""
-        with self._writing() as vectors:
-            vectors.remove(np.array(chunk_ids, dtype=np.int64))
-            self._save(vectors)
+        """Refresh FAISS after chunks (and, by cascade, their vectors) left SQLite."""
+        if chunk_ids:
+            with self._writing():
+                self.cache.save_if_behind()
 
     # answers
 
@@ -306,31 +238,41 @@ class Archive:
     # whole-index work
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Re-embed every passage into a new index and swap it in; the old one serves meanwhile."""
-        with self.write_lock():
-            self._drop_temp_files()
-            fresh = VectorIndex.empty(self.embedder.dim)
-            for rows in self.store.iter_embedding_texts(self.embedder.batch_size):
-                ids = np.array([row[0] for row in rows], dtype=np.int64)
-                fresh.add(
-                    ids, self.embedder.embed_passages([embedding_text(t, c) for _, t, c in rows])
-                )
+        """Re-embed every passage (resuming a killed rebuild) and swap the vectors in whole."""
+        with self._writing():
+            name = self.embedder.name
+            if self.store.get_meta("rebuild_model") != name:
+                self.store.vectors.clear_rebuild()
+                self.store.set_meta("rebuild_model", name)
+            missing = self.store.vectors.missing("rebuild_vectors")
+            if progress:
+                progress(self.store.counts().chunks - len(missing))
+            step = self.embedder.batch_size
+            for start in range(0, len(missing), step):
+                rows = self.store.embedding_texts(missing[start : start + step].tolist())
+                vectors = self.embedder.embed_passages([embedding_text(t, c) for _, t, c in rows])
+                self.store.vectors.add([row[0] for row in rows], vectors, "rebuild_vectors")
                 if progress:
                     progress(len(rows))
-            previous = self.store.get_meta("model")
-            self._save(fresh)
-            self.store.set_meta("model", self.embedder.name)
-            self.store.set_meta("dim", str(fresh.dim))
-            if previous and previous != self.embedder.name:
-                self.vector_path(previous).unlink(missing_ok=True)
-                delta_path(self.vector_path(previous)).unlink(missing_ok=True)
-            return len(fresh)
+            self.store.vectors.swap_in_rebuild(name, self.embedder.dim)
+            return len(self.cache.rebuild())
+
+    def backup(self, folder: Path) -> Path:
+        """An online, consistent copy of the archive (SQLite's backup API) in an empty folder."""
+        target = folder / "archive.sqlite3"
+        if target.exists():
+            raise ArchiveError(f"{folder} already holds an archive; back up into a new folder.")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.store.backup(target)
+        except OSError as error:
+            raise ArchiveError(f"Cannot write the backup to {folder}: {error}") from error
+        return target
 
     def stats(self) -> Stats:
         """Counts, model and size on disk."""
         counts = self.store.counts()
-        path = self.vector_path()
-        vectors = self.vectors() if path.exists() else None
+        vectors = self.vectors() if self.store.vectors.count() else None
         size = sum(
             p.stat().st_size
             for p in self.data_dir.iterdir()

@@ -1,4 +1,4 @@
-"""Checks that SQLite, the keyword index and FAISS agree, and repairs them from SQLite."""
+"""Checks that SQLite, its vectors, the keyword index and the FAISS cache agree; repairs them."""
 
 from __future__ import annotations
 
@@ -8,21 +8,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.archive import Archive
-from index.errors import IndexUnreadable
 
 
 @dataclass(frozen=True)
 class CheckReport:
-    """What `check` found: sizes, and one sentence per problem (none when all is well)."""
+    """What `check` found: sizes, problems (none when all is well) and notes (work waiting)."""
 
     articles: int
     chunks: int
     vectors: int
     problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    waiting: int = 0  # passages stored without a vector yet; the next writer embeds them
 
     @property
     def ok(self) -> bool:
-        """Whether everything agrees."""
+        """Whether nothing is lost or damaged (work merely waiting is fine)."""
         return not self.problems
 
 
@@ -31,72 +32,88 @@ def _some(ids: Sequence[int] | np.ndarray, limit: int = 5) -> str:
     return shown + (", …" if len(ids) > limit else "")
 
 
-def _vector_problems(archive: Archive, chunk_ids: np.ndarray) -> tuple[int, list[str]]:
-    """(vectors, problems) of the FAISS file against the passages in SQLite."""
-    if not archive.vector_path().exists():
-        # No file yet: nothing is indexed (and the model need not load to say so).
-        return 0, [f"{len(chunk_ids)} passage(s) have no vector."] if len(chunk_ids) else []
-    try:
-        vectors = archive.vectors()
-    except IndexUnreadable as error:
-        return 0, [str(error)]
-    problems: list[str] = []
-    ids, copies = np.unique(vectors.ids(), return_counts=True)
-    missing = np.setdiff1d(chunk_ids, ids, assume_unique=True)
-    extra = np.setdiff1d(ids, chunk_ids, assume_unique=True)
-    if len(missing):
-        problems.append(f"{len(missing)} passage(s) have no vector (passage ids {_some(missing)}).")
-    if len(extra):
-        problems.append(f"{len(extra)} vector(s) belong to no passage (ids {_some(extra)}).")
-    if (copies > 1).any():
-        twice = ids[copies > 1]
-        problems.append(f"{len(twice)} passage(s) have more than one vector (ids {_some(twice)}).")
-    stored_dim = archive.store.get_meta("dim")
-    if stored_dim and int(stored_dim) != vectors.dim:
-        problems.append(f"The index holds {vectors.dim}-d vectors, the archive says {stored_dim}.")
-    return len(vectors), problems
-
-
-def _meta_problems(archive: Archive, chunks: int) -> list[str]:
+def _meta_problems(archive: Archive, vectors: int) -> list[str]:
     stored = archive.store.get_meta("model")
     if stored and stored != archive.embedder.name:
         return [
             f"The index was built with {stored!r} but EMBEDDING_MODEL is "
             f"{archive.embedder.name!r}: set it back or run `newsbot index rebuild`."
         ]
-    if chunks and not stored:
+    if vectors and not stored:
         return ["The archive does not record which model embedded its passages."]
     return []
 
 
+def _vector_problems(archive: Archive) -> list[str]:
+    """Stored vectors of the wrong size for the archive's dimension."""
+    dim = archive.store.get_meta("dim")
+    wrong = archive.store.vectors.bad_lengths(int(dim)) if dim else 0
+    return [f"{wrong} stored vector(s) are not {dim}-dimensional."] if wrong else []
+
+
+def _cache_notes(archive: Archive) -> tuple[list[str], list[str]]:
+    """(problems, notes) of the FAISS file against the vectors in SQLite."""
+    name = archive.vector_path().name
+    if not archive.vector_path().exists():
+        return [], [f"{name} is not built yet; the next reader builds it from SQLite."]
+    if archive.cache.file_footer() is None:
+        return [
+            f"The vector index {name} is damaged (FAISS cannot read it). Run `newsbot index "
+            "check --repair` to rebuild it from SQLite (no model needed)."
+        ], []
+    pending = archive.cache.pending()
+    if pending < 0:
+        return [], [f"{name} is older than SQLite; the next reader rebuilds it from SQLite."]
+    if pending:
+        return [], [f"{pending} passage(s) stored since {name} was written; readers add them."]
+    return [], []
+
+
+def _waiting_notes(archive: Archive, missing: np.ndarray) -> list[str]:
+    notes = []
+    if len(missing):
+        notes.append(
+            f"{len(missing)} passage(s) wait for their vector (passage ids {_some(missing)}); "
+            "the next import, refresh or bot start embeds them."
+        )
+    rebuilt = archive.store.vectors.count("rebuild_vectors")
+    if rebuilt:
+        notes.append(
+            f"An interrupted `newsbot index rebuild` re-embedded {rebuilt} passage(s); "
+            "running it again resumes there."
+        )
+    notes += [
+        f"{stale.name} was left by a killed process; the next writer removes it."
+        for stale in archive.temp_files()
+    ]
+    return notes
+
+
 def check(archive: Archive) -> CheckReport:
-    """Compare passages, keyword index, vectors and model; WriterBusy while another writes."""
+    """Compare passages, vectors, keyword index, FAISS file, model; WriterBusy while one writes."""
     with archive.write_lock(wait=False):
         counts = archive.store.counts()
-        problems = _meta_problems(archive, counts.chunks)
-        vectors, found = _vector_problems(archive, archive.store.chunk_ids())
-        problems += found
+        vectors = archive.store.vectors.count()
+        missing = archive.store.vectors.missing()
+        problems = _meta_problems(archive, vectors) + _vector_problems(archive)
         if not archive.store.keyword_index_ok():
             problems.append("The keyword index does not match the passages.")
-        problems += [
-            f"{stale.name} is a half-written index left by a killed writer."
-            for stale in archive.temp_files()
-        ]
-    return CheckReport(counts.articles, counts.chunks, vectors, tuple(problems))
+        cache_problems, notes = _cache_notes(archive)
+        problems += cache_problems
+        notes += _waiting_notes(archive, missing)
+    return CheckReport(
+        counts.articles, counts.chunks, vectors, tuple(problems), tuple(notes), len(missing)
+    )
 
 
 def repair(archive: Archive) -> CheckReport:
-    """Bring the keyword index and the vectors back in step with SQLite; articles stay."""
+    """Rebuild the keyword index and the FAISS file from SQLite, without the model."""
     if archive.store.get_meta("model") not in (None, archive.embedder.name):
         return check(archive)  # switching models is `newsbot index rebuild`, on purpose
-    try:
-        readable = archive.vectors().dim == archive.embedder.dim
-    except IndexUnreadable:
-        readable = False
-    if not archive.store.keyword_index_ok():
-        archive.store.rebuild_keyword_index()
-    if readable:
-        archive.sync(wait=True)
-    else:
-        archive.rebuild()
+    with archive.write_lock():
+        if not archive.store.keyword_index_ok():
+            archive.store.rebuild_keyword_index()
+        for stale in archive.temp_files():
+            stale.unlink(missing_ok=True)
+        archive.cache.rebuild()
     return check(archive)

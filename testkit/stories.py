@@ -164,6 +164,14 @@ class FeedServer:
         return Handler
 
 
+class RemovableFeed(FeedServer):
+    """A second feed, added as a source and removed again in each round (the crash test)."""
+
+    def stories(self) -> list[Story]:
+        """Items no other source has."""
+        return [feed_story(60 + n) for n in range(4)]
+
+
 def write_batches(folder: Path) -> list[list[Story]]:
     """BATCHES folders of PER_BATCH one-article text files."""
     batches = []

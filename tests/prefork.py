@@ -64,6 +64,7 @@ def serve() -> None:
     import cli.main  # noqa: F401
 
     print(json.dumps({"ready": os.getpid()}), flush=True)
+    ended: dict[int, int] = {}  # reaped by a poll, for a later wait
     for line in sys.stdin:
         request = json.loads(line)
         if "run" in request:
@@ -72,10 +73,16 @@ def serve() -> None:
                 _child(request["run"], request.get("env", {}), request["log"])
             reply: dict[str, object] = {"pid": pid}
         elif "poll" in request:
-            done, status = os.waitpid(request["poll"], os.WNOHANG)
-            reply = {"status": _returncode(status) if done else None}
+            pid = request["poll"]
+            if pid not in ended:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    ended[pid] = _returncode(status)
+            reply = {"status": ended.get(pid)}
         else:
-            reply = {"status": _returncode(os.waitpid(request["wait"], 0)[1])}
+            pid = request["wait"]
+            status = ended.pop(pid) if pid in ended else _returncode(os.waitpid(pid, 0)[1])
+            reply = {"status": status}
         print(json.dumps(reply), flush=True)
 
 

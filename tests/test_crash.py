@@ -1,8 +1,11 @@
-"""Crash safety: `newsbot import` and `index rebuild` killed with SIGKILL over a growing archive.
+"""Crash safety: import, rebuild, refresh and source removal SIGKILLed over a growing archive.
 
 Each kill lands mid-work by construction: the command is paused (SIGSTOP) once SQLite shows it
 has stored an article of this run (or, for a rebuild, once its progress shows passages done
-but not all), after a random extra delay, and is killed only if it was still running then.
+but not all; for a removal, at a random moment or once the source is gone), after a random
+extra delay, and is killed only if it was still running then. Right after each kill,
+`newsbot index check` must say ok, and a reader open all along (as a running bot is) must
+find every stored passage by dense search once it has caught up with SQLite.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from index.settings import Settings
 from index.sources.fetch import Fetcher
 from index.sources.sources import Sources
 from index.storage.store import Store
-from testkit.stories import BATCHES, FeedServer, Story, contents, write_batches
+from testkit.stories import BATCHES, FeedServer, RemovableFeed, Story, contents, write_batches
 
 IMPORT_KILLS_PER_BATCH = 3
 
@@ -37,9 +40,13 @@ class CrashRun:
     settings: Settings
     embedder: Embedder
     rng: random.Random
+    reader: Archive
     done: set[str] = field(default_factory=set)
-    kills: dict[str, int] = field(default_factory=lambda: {"import": 0, "rebuild": 0, "refresh": 0})
+    kills: dict[str, int] = field(
+        default_factory=lambda: {"import": 0, "rebuild": 0, "refresh": 0, "remove": 0}
+    )
     runs: int = 0
+    checks: int = 0
 
     def env(self, **extra: str) -> dict[str, str]:
         here = {"NEWSBOT_DATA_DIR": str(self.settings.data_dir), "NEWSBOT_ALLOW_PRIVATE_URLS": "1"}
@@ -91,6 +98,32 @@ class CrashRun:
         else:
             assert self.prefork.wait(pid) == 0, log.read_text()
 
+    def remove_once(self, feed: FeedServer, kill: bool) -> None:
+        """Add the removable feed as a source (unless a killed removal left it), remove it."""
+        store = Store(self.settings.data_dir / "archive.sqlite3")
+        try:
+            if store.find_source(feed.url) is None:
+                log = self.log()
+                assert self.prefork.run(["sources", "add", feed.url], self.env(), log) == 0
+            source = store.find_source(feed.url)
+            assert source is not None
+            log = self.log()
+            pid = self.prefork.start(["sources", "remove", str(source.id)], self.env(), log)
+            deadline = time.monotonic() + self.rng.uniform(0, 0.3)
+            at_random = self.rng.random() < 0.5
+
+            def ready() -> bool:
+                if at_random:
+                    return time.monotonic() > deadline
+                return store.get_source(source.id) is None
+
+            if kill and self.prefork.pause_when(pid, ready):
+                self._kill(pid, "remove")
+            else:
+                assert self.prefork.wait(pid) == 0, log.read_text()
+        finally:
+            store.close()
+
     def _kill(self, pid: int, what: str) -> None:
         """Let the paused command run a random moment more, then SIGKILL it."""
         delay = self.rng.choice([0.0, self.rng.uniform(0, 0.08)])
@@ -101,57 +134,76 @@ class CrashRun:
         os.kill(pid, signal.SIGKILL)
         if self.prefork.wait(pid) == -signal.SIGKILL:
             self.kills[what] += 1
+        self.assert_checked_ok()
         self.assert_nothing_lost()
 
+    def assert_checked_ok(self) -> None:
+        """`newsbot index check --json`, run at once, says ok."""
+        log = self.log()
+        status = self.prefork.run(["index", "check", "--json"], self.env(), log)
+        checked = json.loads(log.read_text().splitlines()[-1])
+        assert status == 0 and checked["ok"], checked
+        self.checks += 1
+
     def assert_nothing_lost(self) -> None:
-        """Articles reported done are stored and indexed; no vector lacks its passage."""
-        archive = Archive(self.settings, embedder=self.embedder, check_model=False)
-        try:
-            found = archive.passages()
-            vector_ids = set(archive.vectors().ids().tolist())
-            titles = {hit.article.title for hit in found.values()}
-            assert self.done <= titles, self.done - titles
-            done_chunks = {i for i, hit in found.items() if hit.article.title in self.done}
-            assert done_chunks <= vector_ids, "a done article lost its vectors"
-            assert vector_ids <= set(found), "a vector has no passage"
-        finally:
-            archive.close()
+        """Done articles are stored with vectors; the reader finds every passage by its vector."""
+        found = self.reader.passages()
+        vectors = self.reader.vectors()  # the reader catches up with SQLite
+        titles = {hit.article.title for hit in found.values()}
+        assert self.done <= titles, self.done - titles
+        assert self.reader.store.vectors.missing().size == 0, "a passage stored without vector"
+        ids, stored = vectors.export()
+        assert set(ids.tolist()) == set(found), "FAISS and SQLite disagree after catch-up"
+        nearest = vectors.search(stored, 10)[1]
+        assert all(i in row for i, row in zip(ids, nearest, strict=True)), "a passage not found"
 
 
 def test_killed_imports_rebuilds_and_refreshes_lose_nothing(
     prefork: Prefork, settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
     batches = write_batches(tmp_path / "corpus")
-    run = CrashRun(prefork, settings, embedder, random.Random(7))
-    with FeedServer() as feed:
+    reader = Archive(settings, embedder=embedder)
+    run = CrashRun(prefork, settings, embedder, random.Random(7), reader)
+    with FeedServer() as feed, RemovableFeed() as removable:
         added = run.log()
         assert prefork.run(["sources", "add", feed.url], run.env(), added) == 0, added.read_text()
         run.done |= {s.title for s in feed.stories()}
-        paths = grow(run, batches, feed, tmp_path / "corpus")
+        paths = grow(run, batches, feed, removable, tmp_path / "corpus")
         for _ in range(12):  # top up: the kills that missed because their work ran out
-            if sum(run.kills.values()) >= 20:
+            if sum(run.kills.values()) >= 24:
                 break
             rebuild_until_killed(run)
         assert run.import_once(paths, kill=False)  # finish: nothing new, catch up
         assert run.refresh_once(kill=False)
+        if reader.store.find_source(removable.url):
+            run.remove_once(removable, kill=False)
         log = run.log()
         assert prefork.run(["index", "check", "--json"], run.env(), log) == 0, log.read_text()
         checked = json.loads(log.read_text().splitlines()[-1])
-        print(f"\ncrash test: {run.kills} kills in {run.runs} runs; index check {checked}")
+        print(
+            f"\ncrash test: {run.kills} kills in {run.runs} runs, {run.checks} checks ok "
+            f"right after a kill; index check {checked}"
+        )
 
-        assert sum(run.kills.values()) >= 20, run.kills
+        assert sum(run.kills.values()) >= 20 and run.checks >= 20, run.kills
+        assert all(run.kills.values()), run.kills
         stories = [item for items in batches for item in items] + feed.stories()
         assert checked["ok"] and checked["articles"] == len(stories) + 1
         assert contents(settings, embedder) == uninterrupted(tmp_path, paths, feed, embedder)
-    archive = Archive(settings, embedder=embedder)
     for item in stories:
-        cited = [c.title for c in archive.ask(item.question).citations]
+        cited = [hit.article.title for hit in reader.retriever.search(item.question, 10)]
         assert item.title in cited, (item.question, cited)
-    archive.close()
+    reader.close()
 
 
-def grow(run: CrashRun, batches: list[list[Story]], feed: FeedServer, corpus: Path) -> list[Path]:
-    """Batch by batch: imports killed then finished, a rebuild killed, the feed refreshed."""
+def grow(
+    run: CrashRun,
+    batches: list[list[Story]],
+    feed: FeedServer,
+    removable: FeedServer,
+    corpus: Path,
+) -> list[Path]:
+    """Batch by batch: imports killed then finished, a rebuild killed, refresh, a removal."""
     paths: list[Path] = []
     for b in range(BATCHES):
         paths.append(corpus / f"batch{b}")
@@ -167,6 +219,7 @@ def grow(run: CrashRun, batches: list[list[Story]], feed: FeedServer, corpus: Pa
             run.done |= {s.title for s in feed.stories()}
         assert run.refresh_once(kill=False)
         run.done |= {s.title for s in feed.stories()}
+        run.remove_once(removable, kill=True)
     return paths
 
 

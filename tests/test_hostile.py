@@ -190,11 +190,11 @@ def test_a_javascript_link_is_not_stored(archive: Archive, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("damage", "argv", "said"),
     [
-        ("vectors", ["ask", "war"], "is damaged (FAISS cannot read it)"),
+        ("vectors", ["ask", "What did the US offer Ukraine?"], "USA signals readiness"),
         ("sqlite", ["ask", "war"], "is not a readable newsbot archive"),
         ("vectors", ["index", "check", "--repair"], "OK: 1 articles"),
     ],
-    ids=["damaged vector file", "a non-SQLite archive", "repairing a damaged index"],
+    ids=["damaged vector file, rebuilt from SQLite", "a non-SQLite archive", "repairing it"],
 )
 def test_a_damaged_archive_is_explained(
     damage: str, argv: list[str], said: str, archive: Archive, prefork: Prefork
@@ -209,7 +209,7 @@ def test_a_damaged_archive_is_explained(
     status = prefork.run(argv, {"NEWSBOT_DATA_DIR": str(archive.data_dir)}, log)
 
     assert said in log.read_text() and "Traceback" not in log.read_text()
-    assert status == (0 if "--repair" in argv else 1)
+    assert status == (0 if damage == "vectors" else 1)
 
 
 # the fetcher

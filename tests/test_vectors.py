@@ -1,4 +1,4 @@
-"""The vector index: exact or IVF by size and setting, removal, delta saves, type switches."""
+"""The vector index: exact or IVF by size and setting, removal, footed saves, type switches."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from conftest import SEED_QUESTION, SEED_TITLE
 from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.settings import Settings
-from index.storage.vectors import FLAT_LIMIT, VectorIndex, delta_path, wanted_kind
+from index.storage.vector_files import Footer
+from index.storage.vector_rows import VectorStamp
+from index.storage.vectors import FLAT_LIMIT, VectorIndex, wanted_kind
 
 
 def clustered(count: int, seed: int = 0, dim: int = 64) -> np.ndarray:
@@ -59,8 +61,8 @@ def test_removed_vectors_stay_gone_in_ivf(ivf: VectorIndex, tmp_path: Path) -> N
     gone = np.array([5, 6, 7])
 
     assert ivf.remove(gone) == 3
-    ivf.save(tmp_path / "v.faiss")
-    reloaded = VectorIndex.load(tmp_path / "v.faiss")
+    ivf.save(tmp_path / "v.faiss", VectorStamp(0, 4000))
+    reloaded = VectorIndex.load(tmp_path / "v.faiss")[0]
 
     for index in (ivf, reloaded):
         ids = index.search(np.stack([vectors[5], vectors[6]]), 5)[1]
@@ -68,41 +70,29 @@ def test_removed_vectors_stay_gone_in_ivf(ivf: VectorIndex, tmp_path: Path) -> N
         assert len(index) == 3997
 
 
-def test_small_change_writes_a_delta_that_readers_apply(tmp_path: Path) -> None:
-    path = tmp_path / "v.faiss"
-    writer = VectorIndex.empty(64)
-    writer.add(np.arange(1, 1001), clustered(1000))
-    writer.save(path)
-    reader = VectorIndex.load(path)
-    whole_file = path.stat().st_mtime_ns
-    new = clustered(3, seed=9)
-
-    writer.add(np.array([2001, 2002, 2003]), new)
-    writer.remove(np.array([1, 2002]))
-    writer.save(path)
-    refreshed = VectorIndex.load(path, reader)
-    fresh = VectorIndex.load(path)
-
-    assert path.stat().st_mtime_ns == whole_file
-    assert delta_path(path).exists()
-    for index in (refreshed, fresh):
-        assert set(index.ids().tolist()) == set(range(2, 1001)) | {2001, 2003}
-        assert index.search(new[[0, 2]], 1)[1].ravel().tolist() == [2001, 2003]
-
-
-def test_whole_rewrite_drops_the_delta(tmp_path: Path) -> None:
+def test_a_saved_index_names_the_state_it_holds(tmp_path: Path) -> None:
     path = tmp_path / "v.faiss"
     index = VectorIndex.empty(64)
     index.add(np.arange(1, 1001), clustered(1000))
-    index.save(path)
-    index.add(np.array([5000]), clustered(1, seed=3))
-    index.save(path)
 
-    index.rebuild_as("ivf")
-    index.save(path)
+    index.save(path, VectorStamp(generation=3, last_id=1000))
+    loaded, footer = VectorIndex.load(path)
 
-    assert not delta_path(path).exists()
-    assert len(VectorIndex.load(path)) == 1001
+    assert footer == Footer(VectorStamp(3, 1000), 1000)
+    assert set(loaded.ids().tolist()) == set(range(1, 1001))
+
+
+def test_a_damaged_or_foreign_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "v.faiss"
+    index = VectorIndex.empty(64)
+    index.add(np.arange(1, 101), clustered(100))
+    index.save(path, VectorStamp(0, 100))
+    whole = path.read_bytes()
+
+    for damaged in (whole[:200] + whole[-32:], whole[:-32], b"not an index"):
+        path.write_bytes(damaged)
+        with pytest.raises(ValueError):
+            VectorIndex.load(path)
 
 
 def test_switching_the_index_type_keeps_answers(
@@ -122,23 +112,3 @@ def test_switching_the_index_type_keeps_answers(
     assert embedder.passages_embedded == embedded
     assert ivf_answer.citations[0].title == SEED_TITLE
     assert ivf_answer.text == before.text == as_flat.ask(SEED_QUESTION).text
-
-
-def test_a_delta_of_another_index_file_is_ignored_and_a_damaged_one_reported(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "v.faiss"
-    index = VectorIndex.empty(64)
-    index.add(np.arange(1, 101), clustered(100))
-    index.save(path)
-    index.add(np.array([500]), clustered(1, seed=4))
-    index.save(path)
-    stale = delta_path(path).read_bytes()
-    index.rebuild_as("flat")
-    index.save(path)
-
-    delta_path(path).write_bytes(stale)
-    assert len(VectorIndex.load(path)) == 101
-    delta_path(path).write_bytes(b"not a delta")
-    with pytest.raises(RuntimeError, match="cannot be read"):
-        VectorIndex.load(path)

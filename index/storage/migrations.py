@@ -61,7 +61,33 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
     """,
-    # 3: topic alerts and daily digests. A topic's vector is stored with the model that made it;
+    # 3: each passage's vector (float16) in the same row and transaction as the passage; the
+    # FAISS file is a cache of this table. `vectors_generation` counts the changes an appending
+    # reader cannot see by the last id alone (a delete, an update, an insert below the last id).
+    # rebuild_vectors holds an `index rebuild` in progress until it is swapped in whole.
+    """
+    CREATE TABLE chunk_vectors (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+    );
+    CREATE TABLE rebuild_vectors (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+    );
+    INSERT INTO meta(key, value) VALUES ('vectors_generation', '0')
+        ON CONFLICT(key) DO NOTHING;
+    CREATE TRIGGER chunk_vectors_delete AFTER DELETE ON chunk_vectors BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
+    END;
+    CREATE TRIGGER chunk_vectors_update AFTER UPDATE ON chunk_vectors BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
+    END;
+    CREATE TRIGGER chunk_vectors_insert_below AFTER INSERT ON chunk_vectors
+    WHEN new.chunk_id < (SELECT MAX(chunk_id) FROM chunk_vectors) BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
+    END;
+    """,
+    # 4: topic alerts and daily digests. A topic's vector is stored with the model that made it;
     # `after_chunk` is the newest passage when it was subscribed (chunk ids are never reused),
     # so older stories never alert. A story is keyed by its first copy's first chunk id.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from index.errors import ArchiveError
 from index.records import Article, ArticleDraft, ArticleKey, Chunk, ChunkDraft, Counts, Hit, Source
 from index.storage.migrations import migrate
 from index.storage.rows import article_row, now, source_row
+from index.storage.vector_rows import VectorRows
 
 _ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_id"
 
@@ -40,11 +41,24 @@ class Store:
                 f"{path} is not a readable newsbot archive ({error}). Move it away to start "
                 "a new archive there, or point NEWSBOT_DATA_DIR at the right folder."
             ) from error
+        self.vectors = VectorRows(self._db, self._lock)
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the database at `target`, taken online (SQLite's backup API)."""
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                with self._lock:
+                    self._db.backup(copy)
+            finally:
+                copy.close()
+        except sqlite3.Error as error:
+            raise ArchiveError(f"Cannot write the backup {target}: {error}") from error
 
     @property
     def schema_version(self) -> int:
@@ -186,8 +200,9 @@ class Store:
         content_hash: str,
         chunks: Sequence[ChunkDraft],
         source_id: int | None = None,
+        vectors: np.ndarray | None = None,
     ) -> tuple[Article, list[Chunk]]:
-        """Store an article and its chunks in one transaction."""
+        """Store an article, its chunks and their vectors (rows in chunk order) together."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -216,6 +231,8 @@ class Store:
                     stored.append(
                         Chunk(int(row.lastrowid or 0), article_id, chunk.ordinal, chunk.text)
                     )
+                if vectors is not None:
+                    self.vectors.insert([c.id for c in stored], vectors)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -306,21 +323,6 @@ class Store:
                     part,
                 ).fetchall()
         return sorted(found)
-
-    def iter_embedding_texts(self, batch: int = 512) -> Iterator[list[tuple[int, str, str]]]:
-        """Every (chunk id, title, text) in id order, a batch at a time."""
-        last = -1
-        while True:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT c.id, a.title, c.text FROM chunks c "
-                    "JOIN articles a ON a.id = c.article_id WHERE c.id > ? ORDER BY c.id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            yield rows
-            last = rows[-1][0]
 
     def article_chunks(self, article_id: int) -> list[Chunk]:
         """An article's chunks in order."""

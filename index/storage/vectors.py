@@ -1,36 +1,25 @@
 """The FAISS index: vector id = chunk row id; exact while small, IVF once large; safe saves.
 
-The index file is written whole to a temp file and renamed. Between whole writes, vectors
-added or removed since are kept in a small delta file beside it, so adding one article to
-a million-passage archive does not rewrite 1.5 GB; readers apply the delta on reload.
+It is a cache of the vectors stored in SQLite: the file's footer says which state of the
+vector table it holds, so a reader can tell it is current, append to it, or rebuild it.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from index.errors import IndexUnreadable
-from index.storage.vector_files import (
-    Delta,
-    Stamp,
-    delta_path,
-    file_stamp,
-    read_delta,
-    write_atomically,
-    write_delta,
-)
+from index.storage.vector_files import Footer, append_footer, read_footer, write_atomically
+from index.storage.vector_rows import VectorStamp
 
 FLAT_LIMIT = 50_000  # exact search up to here; IVF above (back to exact below half of it)
 TARGET_RECALL = 0.99  # calibrated recall@10 of IVF against exact, kept above the 0.95 aim
 SERIAL_QUERIES = 8  # fewer queries than this are searched on one thread
-DELTA_LIMIT = 20_000  # changes kept in the delta file before the whole index is rewritten
 
 
 def nlist_for(count: int) -> int:
@@ -96,13 +85,9 @@ def calibrate_nprobe(index: Any, ids: np.ndarray, data: np.ndarray) -> int:
 class VectorIndex:
     """Inner-product search over normalised vectors, keyed by chunk id."""
 
-    def __init__(self, index: Any, stamp: Stamp | None = None) -> None:
+    def __init__(self, index: Any) -> None:
         self._index: Any = index
         self._lock = threading.RLock()
-        self._delta = Delta()  # changes since the last save
-        self._applied = Delta()  # the delta file's content, applied to the loaded index
-        self._whole = stamp is None  # the next save must write the whole index
-        self._stamp = stamp
 
     @classmethod
     def empty(cls, dim: int) -> VectorIndex:
@@ -110,31 +95,28 @@ class VectorIndex:
         return cls(_new_index("flat", dim, 0))
 
     @classmethod
-    def load(cls, path: Path, previous: VectorIndex | None = None) -> VectorIndex:
-        """Read an index written by `save`; reuses `previous` when only the delta changed."""
-        stamp = file_stamp(path)
-        if previous is not None and previous._same_file(stamp):
-            previous._reapply(path, stamp)
-            return previous
-        loaded = cls(faiss.read_index(str(path)), stamp)
-        loaded._reapply(path, stamp)
-        return loaded
+    def load(cls, path: Path) -> tuple[VectorIndex, Footer]:
+        """Read a file written by `save`; ValueError if it is damaged or has no footer."""
+        footer = read_footer(path)
+        if footer is None:
+            raise ValueError(f"{path.name} has no newsbot footer")
+        try:
+            loaded = cls(faiss.read_index(str(path)))
+        except RuntimeError as error:
+            raise ValueError(f"FAISS cannot read {path.name}: {error}") from error
+        if len(loaded) != footer.count:
+            raise ValueError(
+                f"{path.name} holds {len(loaded)} vectors, its footer says {footer.count}"
+            )
+        return loaded, footer
 
-    def _same_file(self, stamp: Stamp) -> bool:
-        """Whether this index was read from the same index file and holds no unsaved change."""
-        return self._stamp is not None and self._stamp[:2] == stamp[:2] and not self._delta
-
-    def _reapply(self, path: Path, stamp: Stamp) -> None:
-        """Swap the applied delta for the one on disk (it is relative to the index file)."""
-        delta = read_delta(path, stamp)
-        with self._lock:
-            undo = set(self._applied.added) | delta.removed | set(delta.added)
-            self._remove_now(np.fromiter(undo, dtype=np.int64, count=len(undo)))
-            if delta.added:
-                ids = np.fromiter(delta.added, dtype=np.int64, count=len(delta.added))
-                self._add_now(ids, np.stack(list(delta.added.values())))
-            self._applied = delta
-            self._stamp = stamp
+    @classmethod
+    def load_plain(cls, path: Path) -> VectorIndex:
+        """Read a bare FAISS file (the format before the footer); ValueError if damaged."""
+        try:
+            return cls(faiss.read_index(str(path)))
+        except RuntimeError as error:
+            raise ValueError(f"FAISS cannot read {path.name}: {error}") from error
 
     @property
     def dim(self) -> int:
@@ -239,22 +221,12 @@ class VectorIndex:
         if len(ids) == 0:
             return
         with self._lock:
-            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
             self._add_now(np.asarray(ids, dtype=np.int64), vectors)
-            if not self._whole:
-                self._delta.add(np.asarray(ids).tolist(), vectors)
-                self._whole = len(self._delta) > max(DELTA_LIMIT, len(self) // 20)
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove vectors by id; returns how many went."""
-        if len(ids) == 0:
-            return 0
         with self._lock:
-            removed = self._remove_now(np.asarray(ids, dtype=np.int64))
-            if not self._whole:
-                self._delta.remove(np.asarray(ids).tolist())
-                self._whole = len(self._delta) > max(DELTA_LIMIT, len(self) // 20)
-            return removed
+            return self._remove_now(np.asarray(ids, dtype=np.int64))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of shape (len(queries), k); missing results have id -1."""
@@ -283,44 +255,30 @@ class VectorIndex:
     def rebuild_as(self, kind: str) -> None:
         """Re-index the stored vectors as `kind` ("flat" or "ivf"); no model work."""
         with self._lock:
-            ids, data = self.export()
-            index = _new_index(kind, self.dim, len(ids))
-            ivf = _ivf(index)
-            if ivf is not None:
-                rng = np.random.default_rng(0)
-                sample = rng.choice(len(data), size=min(len(data), 64 * ivf.nlist), replace=False)
-                index.train(data[np.sort(sample)])
-            for start in range(0, len(ids), 100_000):
-                index.add_with_ids(data[start : start + 100_000], ids[start : start + 100_000])
-            if ivf is not None:
-                calibrate_nprobe(ivf, ids, data)
-            self._index, self._whole = index, True
+            self._index = VectorIndex.build(kind, self.dim, *self.export())._index
 
-    def save(self, path: Path) -> None:
-        """Write atomically: a crash leaves the previous files whole."""
+    @classmethod
+    def build(cls, setting: str, dim: int, ids: np.ndarray, data: np.ndarray) -> VectorIndex:
+        """A new index of these vectors, of the type the setting and their number call for."""
+        index = _new_index(wanted_kind(setting, len(ids), "flat"), dim, len(ids))
+        ivf = _ivf(index)
+        if ivf is not None:
+            rng = np.random.default_rng(0)
+            sample = rng.choice(len(data), size=min(len(data), 64 * ivf.nlist), replace=False)
+            index.train(data[np.sort(sample)])
+        for start in range(0, len(ids), 100_000):
+            index.add_with_ids(data[start : start + 100_000], ids[start : start + 100_000])
+        if ivf is not None:
+            calibrate_nprobe(ivf, ids, data)
+        return cls(index)
+
+    def save(self, path: Path, stamp: VectorStamp) -> None:
+        """Write atomically, footed with the vector table's stamp; a crash leaves the old file."""
         path.parent.mkdir(parents=True, exist_ok=True)
+
+        def write(tmp: Path) -> None:
+            faiss.write_index(self._index, str(tmp))
+            append_footer(tmp, Footer(stamp, len(self)))
+
         with self._lock:
-            if self._whole or self._stamp is None or file_stamp(path)[:2] != self._stamp[:2]:
-                write_atomically(path, lambda tmp: faiss.write_index(self._index, str(tmp)))
-                delta_path(path).unlink(missing_ok=True)
-                self._delta, self._applied, self._whole = Delta(), Delta(), False
-            else:
-                applied = self._applied.then(self._delta)
-                write_delta(path, applied, self._stamp, self.dim)
-                self._applied, self._delta = applied, Delta()
-            self._stamp = file_stamp(path)
-
-
-def load_vectors(path: Path, previous: VectorIndex | None = None) -> VectorIndex:
-    """The index in a file; IndexUnreadable, with what to do, when FAISS cannot read it."""
-    for _ in range(5):
-        try:
-            return VectorIndex.load(path, previous)
-        except FileNotFoundError:
-            continue  # a writer swapped the index and its delta while we read them
-        except (RuntimeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
-            raise IndexUnreadable(
-                f"The vector index {path.name} is damaged (FAISS cannot read it). "
-                "Run `newsbot index check --repair` to rebuild it from the articles."
-            ) from error
-    return VectorIndex.load(path, previous)
+            write_atomically(path, write)
