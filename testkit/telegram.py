@@ -51,6 +51,14 @@ class Failure:
     error: Rejected
 
 
+class Server(ThreadingHTTPServer):
+    """The Bot API's socket: a load test opens a hundred connections at once, and the
+    default backlog of 5 resets some of them on a busy machine (PTB then sees a ReadError)."""
+
+    request_queue_size = 256
+    daemon_threads = True
+
+
 @dataclass
 class FakeTelegram:
     """The server; tests speak as users through send() and press(), and read what the bot did."""
@@ -77,7 +85,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._messages: dict[tuple[int, int], Json] = {}
         self._stopping = False
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler(self))
+        self._http = Server(("127.0.0.1", 0), handler(self))
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
 
