@@ -300,6 +300,11 @@ class Archive:
         """An answer built from the archive's own sentences, with numbered citations."""
         return self.retriever.ask(question, k, offset)
 
+    def passages(self, answer: Answer) -> dict[int, str]:
+        """The whole text of each cited passage, by citation number (for a written answer)."""
+        found = self.store.hits([citation.chunk_id for citation in answer.citations])
+        return {c.n: found[c.chunk_id][0].text for c in answer.citations if c.chunk_id in found}
+
     # whole-index work
 
     def rebuild(self, progress: Progress | None = None) -> int:
