@@ -20,6 +20,7 @@ from bot.limits import QuestionLimit
 from index.archive import Archive
 from index.errors import ArchiveError
 from index.settings import Settings, settings_problem
+from index.written.client import ModelClient
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ BAD_TOKEN = (
     "Telegram rejected TELEGRAM_BOT_TOKEN: copy the token again from @BotFather (/mybots) "
     "into .env."
 )
-TOKEN_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
+TOKEN_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot", "openai._base_client")
 QUIET_LOGGERS = ("httpx", "httpcore", "sentence_transformers", "transformers", "faiss")
 
 
@@ -91,6 +92,8 @@ def build_application(
         raise ValueError(NO_TOKEN)
     quiet_http_logs()
     protect_token(settings.telegram_bot_token.get_secret_value())
+    if settings.llm_api_key is not None:
+        protect_token(settings.llm_api_key.get_secret_value())
     # PTB 22 warns on every 429 (RetryAfter.retry_after) unless time periods are opted in to
     # timedelta, which becomes the default in PTB 23.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -109,11 +112,13 @@ def build_application(
         .concurrent_updates(True)
         .context_types(ContextTypes(bot_data=BotData))
         .post_init(set_commands)
+        .post_shutdown(close_writer)
         .build()
     )
     data: BotData = application.bot_data
     data.settings, data.archive = settings, archive
     data.limit = QuestionLimit(settings.questions_per_minute)
+    data.writer = ModelClient(settings) if settings.llm_base_url else None
     data.commands = tuple(c for module in modules for c in module.COMMANDS)
     data.admin_commands = tuple(c for module in modules for c in module.ADMIN_COMMANDS)
     for module in modules:
@@ -137,6 +142,13 @@ async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -
         except TelegramError as error:
             # Telegram knows an admin's chat only once they have written to the bot.
             log.warning("Admin %s: could not set the command menu: %s", admin_id, error)
+
+
+async def close_writer(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the model client's connections, if there is one."""
+    data: BotData = application.bot_data
+    if data.writer is not None:
+        await data.writer.close()
 
 
 def open_archive(settings: Settings) -> Archive:
@@ -170,6 +182,8 @@ def main() -> int:
         print(NO_TOKEN, file=sys.stderr)
         return 1
     protect_token(settings.telegram_bot_token.get_secret_value(), *logging.getLogger().handlers)
+    if settings.llm_api_key is not None:
+        protect_token(settings.llm_api_key.get_secret_value(), *logging.getLogger().handlers)
     try:
         archive = open_archive(settings)
     except ArchiveError as error:

@@ -10,6 +10,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.limits import QuestionLimit
 from index.archive import Archive
 from index.settings import Settings
+from index.written.client import ModelClient
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class BotData:
     settings: Settings
     archive: Archive
     limit: QuestionLimit
+    writer: ModelClient | None = None  # the model for written answers, when LLM_BASE_URL is set
     commands: tuple[Command, ...] = ()
     admin_commands: tuple[Command, ...] = ()
 

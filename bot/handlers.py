@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import render
+from bot import render, written
 from bot.context import Command, Context, is_admin
 from index.errors import ArchiveError
 from index.search.followup import rewrite_followup
@@ -207,6 +207,10 @@ async def answer(
         except ArchiveError as error:
             await reply(message, html.escape(str(error)))
             return False
+    if data.writer is not None and result.found and not offset:
+        async with typing(message.chat):
+            await written.send_written(message, result, data, note, k)
+        return True
     body = render.answer_html(result, offset)
     parts = render.split_html(f"{note}\n\n{body}" if note else body)
     for number, part in enumerate(parts, start=1):
