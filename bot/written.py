@@ -1,4 +1,4 @@
-"""A written answer in Telegram: one message grows as checked sentences arrive, then gets sources."""
+"""A written answer in Telegram: one message grows by checked sentences, then gets its sources."""
 
 from __future__ import annotations
 

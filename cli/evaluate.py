@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from cli.written import use_llm, written_figures
 from index.archive import Archive
 from index.errors import ArchiveError
 from index.ingest.urls import canonical_url
@@ -87,6 +88,7 @@ def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--verbose", is_flag=True, help="List the questions retrieval missed.")
+@click.option("--llm", is_flag=True, help="Also have the model (LLM_BASE_URL) write the answers.")
 @click.pass_obj
 def evaluate(
     settings: Settings,
@@ -97,8 +99,10 @@ def evaluate(
     data_dir: Path | None,
     as_json: bool,
     verbose: bool,
+    llm: bool,
 ) -> None:
     """Measure retrieval: each gold question is asked with its own date as "now"."""
+    use_llm(settings, llm or None)
     data_dir = data_dir or settings.data_dir / "eval" / articles.stem
     settings = settings.model_copy(update={"data_dir": data_dir})
     try:
@@ -117,14 +121,21 @@ def evaluate(
             }
 
         outcomes, timings = run_cases(archive.retriever, cases, article_key, k)
+        written = written_figures(settings, archive, cases, article_key) if llm else None
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error
     scores = score(outcomes)
     heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
+    figures: dict[str, object] = dict(scores.as_json())
+    if written is not None:
+        figures["written"] = written.as_json()
     if as_json:
-        click.echo(json.dumps(scores.as_json()))
+        click.echo(json.dumps(figures))
         click.echo(heading + "\n" + report_lines(scores, timings)[-1], err=True)
     else:
-        click.echo("\n".join([heading, *report_lines(scores, timings)]))
+        lines = report_lines(scores, timings)
+        if written is not None:
+            lines += [f"written {key}: {value}" for key, value in written.as_json().items()]
+        click.echo("\n".join([heading, *lines]))
     if verbose:
         click.echo("\n".join(miss_lines(outcomes, k)), err=as_json)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from conftest import SEED_QUESTION
+from conftest import SEED_QUESTION, cli_env
 from fake_openai import FakeOpenAIServer
 
 from index.archive import Archive
@@ -232,3 +236,38 @@ def test_questions_beyond_the_concurrency_limit_do_not_queue(
     second, waited = asyncio.run(run())
 
     assert second.reason == "every model slot is busy" and waited < 0.5
+
+
+def test_cli_ask_llm_json_lists_mode_and_dropped(model: FakeOpenAIServer, tmp_path: Path) -> None:
+    model.script.reply = GOOD + " The coalition will be led by Canada [9]."
+    env = cli_env(tmp_path / "data", LLM_BASE_URL=model.base_url, LLM_API_KEY=KEY)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "ask", "--llm", "--json", SEED_QUESTION],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    payload = json.loads(result.stdout)
+
+    assert payload["mode"] == "llm" and "5% of GDP. [2]" in payload["answer"]
+    assert payload["dropped"] == [
+        {
+            "sentence": "The coalition will be led by Canada.",
+            "cited": [9],
+            "reason": "cites no passage that exists",
+        }
+    ]
+    assert KEY not in result.stderr
+
+
+def test_cli_llm_without_a_model_says_what_to_set(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "ask", "--llm", SEED_QUESTION],
+        env=cli_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 2
+    assert "set LLM_BASE_URL" in result.stderr and "Traceback" not in result.stderr

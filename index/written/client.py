@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from index.errors import ArchiveError
 from index.settings import Settings
@@ -60,7 +61,7 @@ class ModelClient:
             try:
                 response = await self._client.chat.completions.create(
                     model=self.model,
-                    messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+                    messages=as_params(messages),
                     max_tokens=self.max_tokens,
                     temperature=0,
                 )
@@ -70,13 +71,13 @@ class ModelClient:
             raise ModelUnavailable("the model sent an empty reply")
         return response.choices[0].message.content
 
-    async def stream(self, messages: list[Message]) -> AsyncIterator[str]:
+    async def stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """The reply in pieces as the model writes them."""
         async with self._slots:
             try:
                 chunks = await self._client.chat.completions.create(
                     model=self.model,
-                    messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+                    messages=as_params(messages),
                     max_tokens=self.max_tokens,
                     temperature=0,
                     stream=True,
@@ -90,6 +91,17 @@ class ModelClient:
                 raise ModelUnavailable(reason(error)) from error
         if not written:
             raise ModelUnavailable("the model sent an empty reply")
+
+
+def as_params(messages: list[Message]) -> list[ChatCompletionMessageParam]:
+    """Messages as the client takes them."""
+    params: list[ChatCompletionMessageParam] = []
+    for message in messages:
+        if message.role == "system":
+            params.append({"role": "system", "content": message.content})
+        else:
+            params.append({"role": "user", "content": message.content})
+    return params
 
 
 def reason(error: BaseException) -> str:
