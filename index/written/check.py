@@ -109,25 +109,42 @@ def parse_sentence(raw: str) -> Sentence:
 
 
 def stated_facts(text: str) -> list[str]:
-    """The numbers and names a sentence states: digits, and capitalised words after the first."""
+    """The numbers and names a sentence states: digits, and runs of capitalised words.
+
+    The first word counts only as an acronym: "The" and "However" open sentences too.
+    """
     facts = [number.replace(",", "") for number in NUMBER.findall(text)]
-    words = WORD.findall(text)
-    for index, word in enumerate(words):
-        if word.lower() in STOPWORDS or not word[0].isupper():
+    run: list[str] = []
+    for index, word in enumerate([*WORD.findall(text), ""]):
+        name = word[:1].isupper() and word.lower() not in STOPWORDS
+        if name and (index > 0 or (len(word) > 1 and word.isupper())):
+            run.append(word)
             continue
-        if index > 0 or (len(word) > 1 and word.isupper()):
-            facts.append(word)
+        if run:
+            facts.append(" ".join(run))
+        run = []
     return list(dict.fromkeys(facts))
+
+
+def name_present(name: str, stems: set[str], acronyms: set[str]) -> bool:
+    """Every word of the name in the passage, or its initials ("United States" in "USA")."""
+    words = name.split()
+    if all(word.lower()[:5] in stems for word in words):
+        return True
+    initials = "".join(word[0] for word in words)
+    return len(words) > 1 and any(acronym.startswith(initials) for acronym in acronyms)
 
 
 def missing_facts(sentence: str, passage: str) -> list[str]:
     """The sentence's numbers and names that the passage does not have."""
     numbers = {number.replace(",", "") for number in NUMBER.findall(passage)}
-    stems = {word.lower()[:5] for word in WORD.findall(passage)}
+    words = WORD.findall(passage)
+    stems = {word.lower()[:5] for word in words}
+    acronyms = {word for word in words if len(word) > 1 and word.isupper()}
     return [
         fact
         for fact in stated_facts(sentence)
-        if (fact not in numbers if fact[0].isdigit() else fact.lower()[:5] not in stems)
+        if (fact not in numbers if fact[0].isdigit() else not name_present(fact, stems, acronyms))
     ]
 
 

@@ -27,6 +27,7 @@ class Written:
     mode: str
     dropped: tuple[Verdict, ...] = ()
     reason: str = ""
+    text: str = ""  # what the model wrote, unchecked: for logs and the smoke test only
 
 
 class Writing:
@@ -39,6 +40,7 @@ class Writing:
         self.kept: list[tuple[str, int]] = []
         self.dropped: list[Verdict] = []
         self.pending = ""
+        self.text = ""
 
     @property
     def answer(self) -> Answer:
@@ -47,6 +49,7 @@ class Writing:
 
     async def add(self, piece: str) -> None:
         """More text from the model; each finished sentence is checked, then shown if it holds."""
+        self.text += piece
         finished, self.pending = complete_sentences(self.pending + piece)
         for raw in finished:
             await self.judge(raw)
@@ -94,15 +97,17 @@ async def write_answer(
                 await writing.add(await client.complete(messages))
             await writing.finish()
     except TimeoutError:
-        return fallback(extractive, "the model did not answer in time", writing.dropped)
+        return fallback(extractive, "the model did not answer in time", writing)
     except ModelUnavailable as error:
-        return fallback(extractive, str(error), writing.dropped)
+        return fallback(extractive, str(error), writing)
     if not writing.kept:
-        return fallback(extractive, "no written sentence is supported", writing.dropped)
-    return Written(writing.answer, "llm", tuple(writing.dropped))
+        return fallback(extractive, "no written sentence is supported", writing)
+    return Written(writing.answer, "llm", tuple(writing.dropped), text=writing.text)
 
 
-def fallback(extractive: Answer, reason: str, dropped: list[Verdict] | None = None) -> Written:
+def fallback(extractive: Answer, reason: str, writing: Writing | None = None) -> Written:
     """The extractive answer, with the reason logged."""
     log.warning("Written answer not used, sending the extractive one: %s", reason)
-    return Written(extractive, "extractive", tuple(dropped or ()), reason)
+    if writing is None:
+        return Written(extractive, "extractive", reason=reason)
+    return Written(extractive, "extractive", tuple(writing.dropped), reason, writing.text)
