@@ -22,6 +22,7 @@ SENTENCE_END = re.compile(
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+|[^\s\w]", re.UNICODE)  # words, numbers, punctuation
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def stated_facts(text: str) -> list[str]:
     """
     facts = [number.replace(",", "") for number in NUMBER.findall(text)]
     run: list[str] = []
-    for index, word in enumerate([*WORD.findall(text), ""]):
+    for index, word in enumerate([*TOKEN.findall(text), ""]):
         name = word[:1].isupper() and word.lower() not in STOPWORDS
         if name and (index > 0 or (len(word) > 1 and word.isupper())):
             run.append(word)
