@@ -13,9 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import SEED_QUESTION, cli_env
 from fake_openai import FakeOpenAIServer
+from test_eval import bench  # noqa: F401 (a fixture: its three-article eval set)
 
+from cli.main import main
 from index.archive import Archive
 from index.records import ArticleDraft
 from index.settings import Settings
@@ -271,3 +274,25 @@ def test_cli_llm_without_a_model_says_what_to_set(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "set LLM_BASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_llm_reports_written_answers(
+    model: FakeOpenAIServer,
+    bench: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    model.script.reply = "About 3,000 residents of a fishing village were evacuated [1]."
+    args = ["eval", "--llm", "--k", "1", "--data-dir", str(tmp_path / "eval"), "--json"]
+    for name, path in bench.items():
+        args += [f"--{name}", str(path)]
+
+    result = CliRunner().invoke(
+        main, args, env=cli_env(tmp_path / "data", LLM_BASE_URL=model.base_url)
+    )
+
+    assert result.exit_code == 0, result.output
+    written = json.loads(result.stdout)["written"]
+    assert written["questions"] == 3 and written["written"] == 1
+    assert written["gold_cited"] == 0.3333 and written["sentences_kept"] == 1
+    assert written["fallbacks"] == {"no written sentence is supported": 2}
+    assert len(model.script.requests) == 3
