@@ -69,12 +69,9 @@ class GrowingReply:
         if self.sent is not None and wait > 0:
             await asyncio.sleep(wait)
         for number, part in enumerate(parts, start=1):
-            last = keyboard if number == len(parts) else None
-            if number == 1:
-                await self.put(part, last)
-            else:
+            if number > 1:  # the rest of a long answer goes out as new replies
                 self.sent, self.shown = None, ""
-                await self.put(part, last)
+            await self.put(part, keyboard if number == len(parts) else None)
 
 
 async def send_written(
