@@ -75,6 +75,7 @@ def collect(archive: Archive, questions: Path, gold: Path, seed: int) -> Samples
             if not sentences:
                 continue
             sentence = rng.choice(sentences)
+            samples.add("own", checker, number, sentence)
             for paraphrase in paraphrases(sentence):
                 samples.add("paraphrase", checker, number, paraphrase)
             elsewhere = split_sentences(rng.choice(list(other.values())))
@@ -104,7 +105,7 @@ def main() -> None:
     samples = collect(archive, args.questions, args.gold, args.seed)
     counts = ", ".join(f"{kind} {len(rows)}" for kind, rows in samples.kinds.items())
     print(f"examples: {counts}")
-    print("threshold | paraphrase kept | off topic kept | other article kept | J")
+    print("threshold | own kept | paraphrase kept | off topic kept | other article kept | J")
     best = max(
         THRESHOLDS, key=lambda t: samples.kept("paraphrase", t) - samples.kept("off topic", t)
     )
