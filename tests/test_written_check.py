@@ -34,6 +34,7 @@ UNSUPPORTED = [
     "The coalition is led by Canada and Japan [1].",  # names it never mentions
     "Ukraine joined NATO in 2024 [1].",
     "The peace agreement was signed last week [2].",  # says something else
+    "Russia has accepted the presence of European troops [2].",
     "The White House refused to provide intelligence to Europe [1].",
     "Lighthouse keepers went on strike over pay [1].",  # another story
     "The moon is made of cheese [2].",
