@@ -24,6 +24,7 @@ from index.errors import ArchiveError
 from index.settings import settings_problem
 from index.sources.fetch import Fetcher
 from index.sources.sources import Sources
+from index.written.client import ModelClient
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def build_application(
         raise ValueError(NO_TOKEN)
     quiet_http_logs()
     protect_token(settings.telegram_bot_token.get_secret_value())
+    if settings.llm_api_key is not None:
+        protect_token(settings.llm_api_key.get_secret_value())
     # PTB 22 warns on every 429 (RetryAfter.retry_after) unless time periods are opted in to
     # timedelta, which becomes the default in PTB 23.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -91,6 +94,7 @@ def build_application(
     data.fetcher = Fetcher(settings)
     data.sources = Sources(archive, data.fetcher)
     data.limit = QuestionLimit(settings.questions_per_minute)
+    data.writer = ModelClient(settings) if settings.llm_base_url else None
     data.commands = tuple(c for module in modules for c in module.COMMANDS)
     data.admin_commands = tuple(c for module in modules for c in module.ADMIN_COMMANDS)
     for module in modules:
@@ -123,6 +127,8 @@ async def release(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     data.fetcher.close()
     if data.alerts is not None:
         data.alerts.close()
+    if data.writer is not None:
+        await data.writer.close()
 
 
 def main() -> int:
@@ -137,7 +143,10 @@ def main() -> int:
     if settings.telegram_bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 1
-    configure_logging(settings.log_level, settings.telegram_bot_token.get_secret_value())
+    secrets = [settings.telegram_bot_token.get_secret_value()]
+    if settings.llm_api_key is not None:
+        secrets.append(settings.llm_api_key.get_secret_value())
+    configure_logging(settings.log_level, *secrets)
     try:
         archive = Archive.open(settings)
     except ArchiveError as error:

@@ -17,6 +17,7 @@ from index.archive import Archive
 from index.settings import Settings
 from index.sources.fetch import Fetcher
 from index.sources.sources import Sources
+from index.written.client import ModelClient
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class BotData:
     sources: Sources
     executor: ThreadPoolExecutor  # every call into the archive runs here (see run_archive)
     limit: QuestionLimit
+    writer: ModelClient | None = None  # the model for written answers, when LLM_BASE_URL is set
     commands: tuple[Command, ...] = ()
     admin_commands: tuple[Command, ...] = ()
     alerts: Alerts | None = None  # set by bot/alerts.py when it is registered

@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import buttons, render
+from bot import buttons, render, written
 from bot.context import Command, Context, is_admin, run_archive
 from bot.replies import reply, typing
 from index.errors import ArchiveError
@@ -192,6 +192,10 @@ async def answer(
         except ArchiveError as error:
             await reply(message, html.escape(str(error)))
             return False
+    if data.writer is not None and result.found and not offset:
+        async with typing(message.chat):
+            await written.send_written(message, result, context, note, k)
+        return True
     body = render.answer_html(result, offset)
     parts = render.split_html(f"{note}\n\n{body}" if note else body)
     for number, part in enumerate(parts, start=1):

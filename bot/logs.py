@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-TOKEN_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
+TOKEN_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot", "openai._base_client")
 QUIET_LOGGERS = ("httpx", "httpcore", "sentence_transformers", "transformers", "faiss")
 
 
@@ -40,10 +40,12 @@ def quiet_http_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def configure_logging(level: str, token: str | None = None) -> None:
-    """Log to stderr at `level`, HTTP request logs silenced, the token (if any) redacted."""
+def configure_logging(level: str, *secrets: str) -> None:
+    """Log to stderr at `level`, HTTP request logs silenced, the secrets (bot token, API key)
+    redacted."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(level)
     quiet_http_logs()
-    if token:
-        protect_token(token, *logging.getLogger().handlers)
+    for secret in secrets:
+        if secret:
+            protect_token(secret, *logging.getLogger().handlers)

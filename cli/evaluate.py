@@ -13,6 +13,7 @@ import click
 from tqdm import tqdm
 
 from cli.wiring import archive_errors
+from cli.written import use_llm, written_figures
 from index.archive import Archive
 from index.ingest.urls import canonical_url
 from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
@@ -88,6 +89,7 @@ def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--verbose", is_flag=True, help="List the questions retrieval missed.")
+@click.option("--llm", is_flag=True, help="Also have the model (LLM_BASE_URL) write the answers.")
 @click.pass_obj
 @archive_errors
 def evaluate(
@@ -99,8 +101,10 @@ def evaluate(
     data_dir: Path | None,
     as_json: bool,
     verbose: bool,
+    llm: bool,
 ) -> None:
     """Measure retrieval: each gold question is asked with its own date as "now"."""
+    use_llm(settings, llm or None)
     data_dir = data_dir or settings.data_dir / "eval" / articles.stem
     settings = settings.model_copy(update={"data_dir": data_dir})
     cases = load_cases(questions, gold)
@@ -120,12 +124,19 @@ def evaluate(
         return archive.rank(question, now=now, floor=False)
 
     outcomes, timings = run_cases(rank, cases, article_key, k)
+    written = written_figures(settings, archive, cases, article_key) if llm else None
     scores = score(outcomes)
     heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
+    figures: dict[str, object] = dict(scores.as_json())
+    if written is not None:
+        figures["written"] = written.as_json()
     if as_json:
-        click.echo(json.dumps(scores.as_json()))
+        click.echo(json.dumps(figures))
         click.echo(heading + "\n" + report_lines(scores, timings)[-1], err=True)
     else:
-        click.echo("\n".join([heading, *report_lines(scores, timings)]))
+        lines = report_lines(scores, timings)
+        if written is not None:
+            lines += [f"written {key}: {value}" for key, value in written.as_json().items()]
+        click.echo("\n".join([heading, *lines]))
     if verbose:
         click.echo("\n".join(miss_lines(outcomes, k)), err=as_json)

@@ -19,10 +19,12 @@ from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
 from cli.wiring import archive_errors, to_stderr
+from cli.written import use_llm, write
 from index import Archive, Settings
 from index.errors import ArchiveError
 from index.search.followup import rewrite_followup
 from index.settings import settings_problem
+from index.written.write import Written
 
 
 @click.group()
@@ -43,13 +45,24 @@ def main(ctx: click.Context) -> None:
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("-k", type=click.IntRange(1, 50), default=None, help="Passages to cite.")
+@click.option(
+    "--llm/--no-llm",
+    default=None,
+    help="A written answer from the model at LLM_BASE_URL (default: when it is set).",
+)
 @click.pass_obj
 @archive_errors
-def ask(settings: Settings, question: tuple[str, ...], as_json: bool, k: int | None) -> None:
+def ask(
+    settings: Settings, question: tuple[str, ...], as_json: bool, k: int | None, llm: bool | None
+) -> None:
     """Answer QUESTION from the archive, with numbered citations."""
+    use_model = use_llm(settings, llm)
     archive = Archive.open(settings, announce=to_stderr)
     answer = archive.ask(" ".join(question), k=k)
-    click.echo(answer_json(answer) if as_json else answer_text(answer))
+    result = write(settings, archive, answer) if use_model else Written(answer, "extractive")
+    if result.reason and not as_json:
+        click.echo(f"(written answer not used: {result.reason})", err=True)
+    click.echo(answer_json(result.answer, result) if as_json else answer_text(result.answer))
 
 
 @main.command()

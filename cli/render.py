@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 from index.records import Answer, Citation
+from index.written.write import Written
 
 
 def citation_line(citation: Citation) -> str:
@@ -32,8 +33,8 @@ def answer_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def answer_json(answer: Answer) -> str:
-    """{"question", "found", "answer", "citations": [...]} as JSON."""
+def answer_json(answer: Answer, written: Written | None = None) -> str:
+    """{"question", "found", "answer", "citations": [...], "mode", "dropped"} as JSON."""
     citations = []
     for citation in answer.citations:
         item = asdict(citation)
@@ -46,6 +47,11 @@ def answer_json(answer: Answer) -> str:
             "found": answer.found,
             "answer": answer.text if answer.found else answer_text(answer),
             "citations": citations,
+            "mode": written.mode if written else "extractive",
+            "dropped": [
+                {"sentence": v.sentence.text, "cited": list(v.sentence.cited), "reason": v.reason}
+                for v in (written.dropped if written else ())
+            ],
         },
         ensure_ascii=False,
         indent=2,

@@ -235,6 +235,11 @@ class Archive:
         """The id an article was imported with and its URL, by article id."""
         return self.store.article_keys(article_ids)
 
+    def cited_passages(self, answer: Answer) -> dict[int, str]:
+        """The whole text of each cited passage, by citation number (for a written answer)."""
+        found = self.store.hits([citation.chunk_id for citation in answer.citations])
+        return {c.n: found[c.chunk_id].chunk.text for c in answer.citations if c.chunk_id in found}
+
     # whole-index work
 
     def rebuild(self, progress: Progress | None = None) -> int:

@@ -105,6 +105,34 @@ class Settings(BaseSettings):
         description="Re-rank the best candidates by the question's words in their titles.",
     )
 
+    # Written answers (optional): an OpenAI-compatible model writes, every sentence is checked
+    llm_base_url: str = Field(
+        "",
+        alias="LLM_BASE_URL",
+        description="OpenAI-compatible API base, e.g. http://localhost:11434/v1; empty = off.",
+    )
+    llm_model: str = Field("", alias="LLM_MODEL", description="Model name the server knows.")
+    llm_api_key: SecretStr | None = Field(
+        None, alias="LLM_API_KEY", description="API key, if the server wants one (never logged)."
+    )
+    llm_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        alias="LLM_TIMEOUT_SECONDS",
+        description="Longest wait for a written answer; then the extractive answer is sent.",
+    )
+    llm_max_tokens: int = Field(
+        400, ge=16, le=8192, alias="LLM_MAX_TOKENS", description="Most tokens the model writes."
+    )
+    llm_max_concurrency: int = Field(
+        4,
+        ge=1,
+        le=256,
+        alias="LLM_MAX_CONCURRENCY",
+        description="Most model calls at once; more questions get the extractive answer.",
+    )
+
     # Telegram
     telegram_bot_token: SecretStr | None = Field(
         None, alias="TELEGRAM_BOT_TOKEN", description="Bot token from @BotFather."
@@ -166,7 +194,7 @@ class Settings(BaseSettings):
         "INFO", alias="NEWSBOT_LOG_LEVEL", description="Logging level."
     )
 
-    @field_validator("telegram_bot_token", "model_cache_dir", mode="before")
+    @field_validator("telegram_bot_token", "llm_api_key", "model_cache_dir", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

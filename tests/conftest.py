@@ -55,7 +55,9 @@ def archive(settings: Settings, embedder: Embedder) -> Iterator[Archive]:
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for running newsbot in a subprocess against data_dir."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_", "LLM_"))
+    }
     env.update(
         NEWSBOT_DATA_DIR=str(data_dir),
         NEWSBOT_MODEL_CACHE=os.environ["NEWSBOT_MODEL_CACHE"],

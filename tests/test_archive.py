@@ -181,7 +181,8 @@ def test_cli_ask_json_on_a_fresh_data_dir(tmp_path: Path) -> None:
 
     payload = json.loads(result.stdout)
     assert payload["found"] is True
-    assert set(payload) == {"question", "found", "answer", "citations"}
+    assert set(payload) == {"question", "found", "answer", "citations", "mode", "dropped"}
+    assert payload["mode"] == "extractive" and payload["dropped"] == []
     assert payload["citations"][0]["title"] == SEED_TITLE
     assert set(payload["citations"][0]) == {
         "n",

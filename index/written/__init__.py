@@ -1,0 +1,1 @@
+"""Optional written answers from an OpenAI-compatible model, checked sentence by sentence."""
