@@ -58,7 +58,11 @@ def ask(
         try:
             stream = bool(settings.get("stream", True))
             return await write_answer(
-                client, archive.embedder, extractive, archive.cited_passages(extractive), stream=stream
+                client,
+                archive.embedder,
+                extractive,
+                archive.cited_passages(extractive),
+                stream=stream,
             )
         finally:
             await client.close()
