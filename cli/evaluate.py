@@ -14,6 +14,7 @@ from tqdm import tqdm
 from index.archive import Archive
 from index.errors import ArchiveError
 from index.ingest.urls import canonical_url
+from index.search.answer_score import AnswerScores, answer_scores, contains
 from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
 from index.search.retrieve import Timings
 from index.settings import Settings
@@ -52,9 +53,10 @@ def describe(settings: Settings) -> str:
     )
 
 
-def report_lines(scores: Scores, timings: Timings) -> list[str]:
+def report_lines(scores: Scores, answers: AnswerScores, timings: Timings) -> list[str]:
     """The figures for people, then milliseconds per question by stage."""
-    lines = [f"{key:>10}: {value}" for key, value in scores.as_json().items()]
+    figures = scores.as_json() | answers.as_json()
+    lines = [f"{key:>15}: {value}" for key, value in figures.items()]
     stages = ", ".join(f"{name} {ms:.1f}" for name, ms in asdict(timings).items())
     # BM25 runs while the question embeds: only the wait for it adds to the answer time.
     extra = timings.keyword_wait + timings.fuse + timings.rerank
@@ -71,6 +73,17 @@ def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
             case = outcome.case
             lines.append(f"miss {case.id} ({case.asked_on}): {case.question}")
             lines.append(f"    gold {sorted(case.gold)}; got {list(outcome.ranked[:5])}")
+    return lines
+
+
+def unstated_lines(outcomes: Sequence[Outcome]) -> list[str]:
+    """Questions whose cited snippets hold the correct option but whose sentences do not."""
+    lines = []
+    for outcome in outcomes:
+        read, case = outcome.reading, outcome.case
+        if read and contains(read.snippets, read.correct) and not contains(read.sentences, read.correct):
+            lines.append(f"unstated {case.id}: {case.question} -> {read.correct}")
+            lines.append(f"    said: {read.sentences}")
     return lines
 
 
@@ -120,11 +133,12 @@ def evaluate(
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error
     scores = score(outcomes)
+    answers = answer_scores([o.reading for o in outcomes if o.reading and o.case.correct])
     heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
     if as_json:
-        click.echo(json.dumps(scores.as_json()))
-        click.echo(heading + "\n" + report_lines(scores, timings)[-1], err=True)
+        click.echo(json.dumps(scores.as_json() | answers.as_json()))
+        click.echo(heading + "\n" + report_lines(scores, answers, timings)[-1], err=True)
     else:
-        click.echo("\n".join([heading, *report_lines(scores, timings)]))
+        click.echo("\n".join([heading, *report_lines(scores, answers, timings)]))
     if verbose:
-        click.echo("\n".join(miss_lines(outcomes, k)), err=as_json)
+        click.echo("\n".join(miss_lines(outcomes, k) + unstated_lines(outcomes)), err=as_json)
