@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from index.records import Answer, Citation, Hit
-from index.search.keyword import STOPWORDS
+from index.search.sentences import Weights, is_furniture, judge, leans_back, stems, term_weights
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -21,31 +22,6 @@ def split_sentences(text: str) -> list[str]:
             if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’)":
                 sentences.append(piece)
     return sentences
-
-
-def _stems(text: str) -> set[str]:
-    """Lower-cased content words cut to five letters: 'Ukrainian' meets 'Ukraine'."""
-    return {word[:5] for word in _WORD.findall(text.lower()) if word not in STOPWORDS}
-
-
-def shortlist_sentences(
-    question: str, candidates: Sequence[tuple[int, str]], limit: int
-) -> list[tuple[int, str]]:
-    """The distinct candidates sharing most words with the question, best passage first on ties.
-
-    Embedding every sentence of every cited passage costs hundreds of milliseconds on a CPU;
-    the model then only ranks this short list.
-    """
-    wanted = _stems(question)
-    distinct = list(
-        {sentence: (index, sentence) for index, sentence in reversed(candidates)}.values()
-    )
-    distinct.reverse()
-    ranked = sorted(
-        enumerate(distinct),
-        key=lambda item: (-len(wanted & _stems(item[1][1])), item[1][0], item[0]),
-    )
-    return [candidate for _, candidate in ranked[:limit]]
 
 
 def select_hits(hits: Sequence[Hit], top_k: int, per_article: int) -> list[Hit]:
@@ -77,33 +53,128 @@ def trim(text: str, limit: int, around: str = "") -> str:
     return ("…" if start > 0 else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a cited passage: which hit, where in the passage, and its answer score."""
+
+    hit: int
+    position: int
+    text: str
+    score: float
+
+
+def candidates(question: str, hits: Sequence[Hit], tuning: Weights) -> list[list[Candidate]]:
+    """Every sentence of every hit, scored; furniture and restatements score below zero."""
+    passages = [split_sentences(hit.chunk.text) for hit in hits]
+    weights = term_weights(question, [text for texts in passages for text in texts])
+    best_hit = max((hit.score for hit in hits), default=0.0) or 1.0
+    scored: list[list[Candidate]] = []
+    for index, (hit, texts) in enumerate(zip(hits, passages, strict=True)):
+        row: list[Candidate] = []
+        restated = False
+        for position, text in enumerate(texts):
+            # A pronoun or connective is about what the sentence before it is about.
+            about = texts[position - 1] if position and leans_back(text) else ""
+            judged = judge(question, text, weights, tuning, about)
+            lead = max(0.0, 1 - position / 8) if hit.chunk.ordinal == 0 else 0.0
+            score = (
+                judged.score
+                + tuning.passage * max(hit.score, 0.0) / best_hit
+                + tuning.lead * lead
+                + (tuning.after_restated if restated else 0.0)
+            )
+            furniture = is_furniture(text) or judged.restates
+            row.append(Candidate(index, position, text, -1.0 if furniture else score))
+            restated = judged.restates
+        scored.append(row)
+    return scored
+
+
+def unit(passage: list[Candidate], candidate: Candidate) -> list[Candidate]:
+    """The sentence with the one before it when it leans on it; none if that one is unfit."""
+    if not leans_back(candidate.text):
+        return [candidate]
+    before = passage[candidate.position - 1] if candidate.position > 0 else None
+    return [before, candidate] if before is not None and before.score >= 0 else []
+
+
+def _key(text: str) -> frozenset[str]:
+    return frozenset(stems(text))
+
+
+def _repeats(text: str, chosen: Sequence[Candidate], overlap: float) -> bool:
+    """Whether the text says what a chosen sentence says: most content words shared."""
+    words = _key(text)
+    for other in chosen:
+        others = _key(other.text)
+        if words == others or len(words & others) > overlap * min(len(words), len(others)):
+            return True
+    return False
+
+
+def choose(
+    scored: list[list[Candidate]], max_sentences: int, tuning: Weights
+) -> list[Candidate]:
+    """The best answering sentence with its context, then others nearly as good, no repeats."""
+    ranked = sorted(
+        (c for row in scored for c in row if c.score > tuning.floor),
+        key=lambda c: (-c.score, c.hit, c.position),
+    )
+    chosen: list[Candidate] = []
+    for candidate in ranked:
+        if chosen and candidate.score < tuning.keep * chosen[0].score:
+            break
+        group = unit(scored[candidate.hit], candidate)
+        fresh = [c for c in group if c not in chosen]
+        if not fresh or _repeats(candidate.text, chosen, tuning.repeat):
+            continue
+        if chosen and len(chosen) + len(fresh) > max_sentences:
+            continue
+        chosen += fresh
+        if len(chosen) >= max_sentences:
+            break
+    return chosen
+
+
+def in_reading_order(chosen: Sequence[Candidate], hits: Sequence[Hit]) -> list[Candidate]:
+    """Articles in the order the answer first uses them; each article's sentences in its order."""
+    first: dict[int, int] = {}
+    for rank, candidate in enumerate(chosen):
+        first.setdefault(hits[candidate.hit].article.id, rank)
+    return sorted(
+        chosen,
+        key=lambda c: (
+            first[hits[c.hit].article.id],
+            hits[c.hit].chunk.ordinal,
+            c.position,
+        ),
+    )
+
+
 def compose_answer(
     question: str,
     hits: Sequence[Hit],
-    sentences: Sequence[tuple[int, str, float]],
     max_sentences: int,
     snippet_chars: int = 320,
+    tuning: Weights | None = None,
 ) -> Answer:
-    """The best distinct sentences, each tagged with its passage's citation number.
+    """The sentences that answer, each tagged with its passage's citation number.
 
-    `hits` are the cited passages, best first; `sentences` are (hit index, sentence,
-    relevance) triples from those passages.
+    `hits` are the cited passages, best first.
     """
     if not hits:
         return Answer(question=question, found=False)
-    picked: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    for index, sentence, _ in sorted(sentences, key=lambda item: -item[2]):
-        key = " ".join(_WORD.findall(sentence.lower()))
-        if key in seen:
-            continue
-        seen.add(key)
-        picked.append((index, sentence))
-        if len(picked) == max_sentences:
-            break
-    if not picked:
-        picked = [(0, trim(hits[0].chunk.text, snippet_chars))]
-    # Number citations in the order the answer first uses them, then the rest by score.
+    tuning = tuning or Weights()
+    chosen = choose(candidates(question, hits, tuning), max_sentences, tuning)
+    chosen = in_reading_order(chosen, hits)
+    picked = [(c.hit, c.text) for c in chosen] or [(0, trim(hits[0].chunk.text, snippet_chars))]
+    return cite(question, hits, picked, snippet_chars)
+
+
+def cite(
+    question: str, hits: Sequence[Hit], picked: Sequence[tuple[int, str]], snippet_chars: int
+) -> Answer:
+    """The answer with its citations, numbered in the order the sentences first use them."""
     order = list(dict.fromkeys([index for index, _ in picked] + list(range(len(hits)))))
     number = {index: n for n, index in enumerate(order, start=1)}
     best = {index: sentence for index, sentence in reversed(picked)}

@@ -1,0 +1,137 @@
+"""What makes a sentence an answer to a question: words it adds, furniture it is not; pure."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.search.keyword import STOPWORDS
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z][\w'’-]*[A-Za-z]")
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|"
+    r"thousand|million|billion|trillion|half)\b",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
+    r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+    r"today|tomorrow|yesterday)\b"
+)
+# Page furniture: bylines, time stamps, captions, share and "read more" lines.
+_FURNITURE = re.compile(
+    r"(\bread more\b|\bvisit (our|the)\b|\bsign up\b|\bsubscribe\b|\bnewsletter\b|"
+    r"\bclick here\b|\bshare this\b|\bsee the (full )?list\b|\bfollow (us|him|her)\b|"
+    r"\bwatch:|\bphoto(s)?\b[:|]|\bgetty images\b|\bap photo\b|\bcredit:|\bcontributing:|"
+    r"\bcontributed to this\b|\breporting by\b|\bthis story (has been|was) updated\b|"
+    r"\b\d{1,2}:\d\d\s*[ap]\.?m\.?\s*(et|pt|ct|edt|est)\b|^by [A-Z][a-z]+ [A-Z]|"
+    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b)",
+    re.IGNORECASE,
+)
+# An opening word that leans on the sentence before: pronouns and connectives.
+_LEANING_TEXT = """
+    he she it they them this that these those his her its their there such however but also and
+    so still yet meanwhile moreover furthermore instead then thus therefore besides additionally
+    nonetheless nevertheless otherwise likewise similarly later
+    """
+_LEANING = frozenset(_LEANING_TEXT.split())
+# Question words that say what kind of information answers.
+_ASKS_NAME = re.compile(r"\b(who|whom|whose|which|where|what (company|country|city|state))\b", re.I)
+_ASKS_NUMBER = re.compile(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percent)", re.I)
+_ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month)\b", re.I)
+# Quiz words that say when, not what: a sentence does not answer by repeating them.
+_GENERIC = frozenset({"week", "recen", "repor", "annou", "news", "lates"})
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each signal counts; tuned on the dev set only."""
+
+    match: float = 1.0  # share of the question's (rarer) words the sentence holds
+    kind: float = 0.35  # holds the kind of thing asked: a name, number or date not in the question
+    new: float = 0.25  # adds words beyond the question's (saturating)
+    after_restated: float = 0.4  # follows a sentence that restates the question
+    passage: float = 0.3  # the passage's retrieval score (best 1)
+    lead: float = 0.15  # near the start of its article
+    floor: float = 0.3  # a sentence scoring no more than this is no answer
+    keep: float = 0.8  # more sentences only if they score this share of the best
+    repeat: float = 0.7  # sentences sharing this share of content words say the same thing
+    restated_novelty: int = 3  # a sentence adding fewer new words than this restates
+    restated_match: float = 0.6
+
+
+def stems(text: str) -> list[str]:
+    """Lower-cased content words cut to five letters, in order."""
+    return [w[:5] for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def is_furniture(sentence: str) -> bool:
+    """A byline, time stamp, caption, share or 'read more' line, a question or a fragment."""
+    first = sentence[:1]
+    return (
+        sentence.rstrip("\"'”’)").endswith("?")
+        or (first.isalpha() and first.islower())
+        or bool(_FURNITURE.search(sentence))
+    )
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether the sentence opens with a pronoun or connective that needs the one before."""
+    first = next(iter(_WORD.findall(sentence[:40].lower())), "")
+    return first in _LEANING
+
+
+def kind_bonus(question: str, sentence: str) -> float:
+    """1 when the sentence holds what the question asks for (name, number, date) anew."""
+    asked = set(_WORD.findall(question.lower()))
+    news = [
+        m.group(0) for m in _NAME.finditer(sentence) if m.group(0).lower() not in asked
+    ]
+    if _ASKS_NUMBER.search(question):
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if _ASKS_DATE.search(question):
+        return 1.0 if _DATE.search(sentence) else 0.0
+    if _ASKS_NAME.search(question):
+        return 1.0 if news else 0.0
+    return 0.5 if news else 0.0
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A sentence's score for a question and whether it restates the question."""
+
+    score: float
+    restates: bool
+
+
+def term_weights(question: str, pool: Sequence[str]) -> dict[str, float]:
+    """The question's content stems, rarer ones among the candidate sentences weighing more."""
+    wanted = [s for s in dict.fromkeys(stems(question)) if s not in _GENERIC]
+    found = Counter(s for sentence in pool for s in set(stems(sentence)) if s in wanted)
+    return {s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) for s in wanted}
+
+
+def judge(
+    question: str, sentence: str, weights: dict[str, float], tuning: Weights, about: str = ""
+) -> Judged:
+    """The answer score of one sentence, before its place and passage count.
+
+    `about` is the sentence a pronoun or connective opening refers to: its words count as
+    matched, not as new.
+    """
+    words = set(stems(sentence))
+    total = sum(weights.values()) or 1.0
+    meant = words | set(stems(about))
+    match = sum(w for s, w in weights.items() if s in meant) / total
+    new = len(words - set(weights) - _GENERIC)
+    restates = new < tuning.restated_novelty and match >= tuning.restated_match
+    score = (
+        tuning.match * match
+        + tuning.kind * kind_bonus(question, sentence)
+        + tuning.new * min(new, 8) / 8
+    )
+    return Judged(score=0.0 if restates else score, restates=restates)
