@@ -61,10 +61,11 @@ class Candidate:
     position: int
     text: str
     score: float
+    furniture: bool = False
 
 
 def candidates(question: str, hits: Sequence[Hit], tuning: Weights) -> list[list[Candidate]]:
-    """Every sentence of every hit, scored; furniture and restatements score below zero."""
+    """Every sentence of every hit, scored; furniture and restatements score -1."""
     passages = [split_sentences(hit.chunk.text) for hit in hits]
     weights = term_weights(question, [text for texts in passages for text in texts])
     best_hit = max((hit.score for hit in hits), default=0.0) or 1.0
@@ -83,8 +84,9 @@ def candidates(question: str, hits: Sequence[Hit], tuning: Weights) -> list[list
                 + tuning.lead * lead
                 + (tuning.after_restated if restated else 0.0)
             )
-            furniture = is_furniture(text) or judged.restates
-            row.append(Candidate(index, position, text, -1.0 if furniture else score))
+            furniture = is_furniture(text)
+            fit = not (furniture or judged.restates)
+            row.append(Candidate(index, position, text, score if fit else -1.0, furniture))
             restated = judged.restates
         scored.append(row)
     return scored
@@ -95,7 +97,7 @@ def unit(passage: list[Candidate], candidate: Candidate) -> list[Candidate]:
     if not leans_back(candidate.text):
         return [candidate]
     before = passage[candidate.position - 1] if candidate.position > 0 else None
-    return [before, candidate] if before is not None and before.score >= 0 else []
+    return [before, candidate] if before is not None and not before.furniture else []
 
 
 def _key(text: str) -> frozenset[str]:

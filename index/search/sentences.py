@@ -57,6 +57,7 @@ class Weights:
     after_restated: float = 0.4  # follows a sentence that restates the question
     passage: float = 0.3  # the passage's retrieval score (best 1)
     lead: float = 0.15  # near the start of its article
+    missing: float = 0.6  # share of the score left when the asked-for kind is missing
     floor: float = 0.3  # a sentence scoring no more than this is no answer
     keep: float = 0.8  # more sentences only if they score this share of the best
     repeat: float = 0.7  # sentences sharing this share of content words say the same thing
@@ -83,6 +84,11 @@ def leans_back(sentence: str) -> bool:
     """Whether the sentence opens with a pronoun or connective that needs the one before."""
     first = next(iter(_WORD.findall(sentence[:40].lower())), "")
     return first in _LEANING
+
+
+def asks_kind(question: str) -> bool:
+    """Whether the question asks for a name, number or date."""
+    return any(p.search(question) for p in (_ASKS_NUMBER, _ASKS_DATE, _ASKS_NAME))
 
 
 def kind_bonus(question: str, sentence: str) -> float:
@@ -128,10 +134,12 @@ def judge(
     meant = words | set(stems(about))
     match = sum(w for s, w in weights.items() if s in meant) / total
     new = len(words - set(weights) - _GENERIC)
-    restates = new < tuning.restated_novelty and match >= tuning.restated_match
+    kind = kind_bonus(question, sentence)
+    # Without the name, number or date asked for, a sentence needs more new words to be news.
+    wanting = asks_kind(question) and not kind
+    novelty = tuning.restated_novelty * (2 if wanting else 1)
+    restates = new < novelty and match >= tuning.restated_match
     score = (
-        tuning.match * match
-        + tuning.kind * kind_bonus(question, sentence)
-        + tuning.new * min(new, 8) / 8
-    )
+        tuning.match * match + tuning.kind * kind + tuning.new * min(new, 8) / 8
+    ) * (tuning.missing if wanting else 1.0)
     return Judged(score=0.0 if restates else score, restates=restates)
