@@ -81,7 +81,11 @@ def unstated_lines(outcomes: Sequence[Outcome]) -> list[str]:
     lines = []
     for outcome in outcomes:
         read, case = outcome.reading, outcome.case
-        if read and contains(read.snippets, read.correct) and not contains(read.sentences, read.correct):
+        if (
+            read
+            and contains(read.snippets, read.correct)
+            and not contains(read.sentences, read.correct)
+        ):
             lines.append(f"unstated {case.id}: {case.question} -> {read.correct}")
             lines.append(f"    said: {read.sentences}")
     return lines

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SEED_QUESTION
+from conftest import SEED_QUESTION, SEED_TITLE
 
+from cli.render import answer_text
 from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.records import ArticleDraft
@@ -180,3 +181,13 @@ def test_leans_back(sentence: str, leans: bool) -> None:
 )
 def test_kind_of_answer(question: str, sentence: str, bonus: float) -> None:
     assert kind_bonus(question, sentence) == bonus
+
+
+def test_the_terminal_reply_puts_the_answering_sentence_on_its_own_line(archive: Archive) -> None:
+    answer = archive.ask(SEED_QUESTION)
+
+    reply = answer_text(answer).splitlines()
+
+    assert reply[0] == f"{answer.sentences[0][0]} [1]"
+    assert "air defense shield" in reply[1]
+    assert reply[2] == "" and reply[3].startswith("[1] " + SEED_TITLE)

@@ -114,9 +114,7 @@ def _repeats(text: str, chosen: Sequence[Candidate], overlap: float) -> bool:
     return False
 
 
-def choose(
-    scored: list[list[Candidate]], max_sentences: int, tuning: Weights
-) -> list[Candidate]:
+def choose(scored: list[list[Candidate]], max_sentences: int, tuning: Weights) -> list[Candidate]:
     """The best answering sentence with its context, then others nearly as good, no repeats."""
     ranked = sorted(
         (c for row in scored for c in row if c.score > tuning.floor),

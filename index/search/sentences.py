@@ -94,9 +94,7 @@ def asks_kind(question: str) -> bool:
 def kind_bonus(question: str, sentence: str) -> float:
     """1 when the sentence holds what the question asks for (name, number, date) anew."""
     asked = set(_WORD.findall(question.lower()))
-    news = [
-        m.group(0) for m in _NAME.finditer(sentence) if m.group(0).lower() not in asked
-    ]
+    news = [m.group(0) for m in _NAME.finditer(sentence) if m.group(0).lower() not in asked]
     if _ASKS_NUMBER.search(question):
         return 1.0 if _NUMBER.search(sentence) else 0.0
     if _ASKS_DATE.search(question):
@@ -139,7 +137,7 @@ def judge(
     wanting = asks_kind(question) and not kind
     novelty = tuning.restated_novelty * (2 if wanting else 1)
     restates = new < novelty and match >= tuning.restated_match
-    score = (
-        tuning.match * match + tuning.kind * kind + tuning.new * min(new, 8) / 8
-    ) * (tuning.missing if wanting else 1.0)
+    score = (tuning.match * match + tuning.kind * kind + tuning.new * min(new, 8) / 8) * (
+        tuning.missing if wanting else 1.0
+    )
     return Judged(score=0.0 if restates else score, restates=restates)
