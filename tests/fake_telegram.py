@@ -25,9 +25,7 @@ RAW = {"text", "callback_query_id", "action", "file_id", "url", "caption", "lang
 TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler"}
 TAGS |= {"a", "code", "pre", "blockquote", "tg-emoji"}
 # Attributes with a value, or bare as in <blockquote expandable>.
-TAG = re.compile(
-    r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'))?)*)\s*>"
-)
+TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'))?)*)\s*>")
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 COMMAND = re.compile(r"^/\w+(@\w+)?")
 MENTION = re.compile(r"@\w+")

@@ -64,8 +64,16 @@ class Candidate:
     furniture: bool = False
 
 
-def candidates(question: str, hits: Sequence[Hit], tuning: Weights) -> list[list[Candidate]]:
-    """Every sentence of every hit, scored; furniture and restatements score -1."""
+def candidates(
+    question: str,
+    hits: Sequence[Hit],
+    tuning: Weights,
+    meaning: Sequence[Sequence[float]] = (),
+) -> list[list[Candidate]]:
+    """Every sentence of every hit, scored; furniture and restatements score -1.
+
+    `meaning`, where given, holds each hit's sentences' cosines with the question.
+    """
     passages = [split_sentences(hit.chunk.text) for hit in hits]
     weights = term_weights(question, [text for texts in passages for text in texts])
     best_hit = max((hit.score for hit in hits), default=0.0) or 1.0
@@ -83,6 +91,7 @@ def candidates(question: str, hits: Sequence[Hit], tuning: Weights) -> list[list
                 + tuning.passage * max(hit.score, 0.0) / best_hit
                 + tuning.lead * lead
                 + (tuning.after_restated if restated else 0.0)
+                + (tuning.meaning * meaning[index][position] if meaning else 0.0)
             )
             furniture = is_furniture(text)
             fit = not (furniture or judged.restates)
@@ -157,15 +166,16 @@ def compose_answer(
     max_sentences: int,
     snippet_chars: int = 320,
     tuning: Weights | None = None,
+    meaning: Sequence[Sequence[float]] = (),
 ) -> Answer:
     """The sentences that answer, each tagged with its passage's citation number.
 
-    `hits` are the cited passages, best first.
+    `hits` are the cited passages, best first; `meaning` as for `candidates`.
     """
     if not hits:
         return Answer(question=question, found=False)
     tuning = tuning or Weights()
-    chosen = choose(candidates(question, hits, tuning), max_sentences, tuning)
+    chosen = choose(candidates(question, hits, tuning, meaning), max_sentences, tuning)
     chosen = in_reading_order(chosen, hits)
     picked = [(c.hit, c.text) for c in chosen] or [(0, trim(hits[0].chunk.text, snippet_chars))]
     return cite(question, hits, picked, snippet_chars)

@@ -57,6 +57,7 @@ class Weights:
     after_restated: float = 0.4  # follows a sentence that restates the question
     passage: float = 0.3  # the passage's retrieval score (best 1)
     lead: float = 0.15  # near the start of its article
+    meaning: float = 0.0  # cosine of the sentence's vector with the question's, where known
     missing: float = 0.6  # share of the score left when the asked-for kind is missing
     floor: float = 0.3  # a sentence scoring no more than this is no answer
     keep: float = 0.8  # more sentences only if they score this share of the best
