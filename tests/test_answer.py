@@ -12,7 +12,7 @@ from cli.render import answer_text
 from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.records import ArticleDraft
-from index.search.answer import split_sentences
+from index.search.answer import compose_answer, select_hits, split_sentences
 from index.search.sentences import is_furniture, kind_bonus, leans_back
 from index.settings import Settings
 
@@ -98,9 +98,12 @@ def test_a_read_more_line_is_not_an_answer(rules: Archive) -> None:
 
 
 def test_how_many_is_answered_by_a_number(rules: Archive) -> None:
-    said = _said(rules, "How many people fled the village on Skerra island?")
+    question = "How many people fled the village on Skerra island?"
+    hits = select_hits(list(rules.retriever.rank(question).hits), 5, 2)
 
-    assert said[0] == "About 3,000 people left their homes by boat overnight."
+    best = compose_answer(question, hits, max_sentences=1).sentences
+
+    assert best[0][0] == "About 3,000 people left their homes by boat overnight."
 
 
 def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(rules: Archive) -> None:
@@ -118,7 +121,8 @@ def test_no_two_sentences_say_the_same_thing(rules: Archive) -> None:
 
 
 def test_sentences_of_one_article_keep_its_order(rules: Archive) -> None:
-    said = _said(rules, "Why did the Skerra island airport close?")
+    asked = _said(rules, "Why did the Skerra island airport close?")
+    said = [sentence for sentence in asked if sentence in ARTICLES[5].text]
 
     assert said == sorted(said, key=ARTICLES[5].text.index)
     assert len(said) >= 2

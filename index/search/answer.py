@@ -62,6 +62,7 @@ class Candidate:
     text: str
     score: float
     furniture: bool = False
+    news: frozenset[str] = frozenset()  # its content words that are not the question's
 
 
 def candidates(
@@ -95,7 +96,8 @@ def candidates(
             )
             furniture = is_furniture(text)
             fit = not (furniture or judged.restates)
-            row.append(Candidate(index, position, text, score if fit else -1.0, furniture))
+            news = frozenset(stems(text)) - set(weights)
+            row.append(Candidate(index, position, text, score if fit else -1.0, furniture, news))
             restated = judged.restates
         scored.append(row)
     return scored
@@ -109,16 +111,13 @@ def unit(passage: list[Candidate], candidate: Candidate) -> list[Candidate]:
     return [before, candidate] if before is not None and not before.furniture else []
 
 
-def _key(text: str) -> frozenset[str]:
-    return frozenset(stems(text))
-
-
-def _repeats(text: str, chosen: Sequence[Candidate], overlap: float) -> bool:
-    """Whether the text says what a chosen sentence says: most content words shared."""
-    words = _key(text)
+def _repeats(candidate: Candidate, chosen: Sequence[Candidate], overlap: float) -> bool:
+    """Whether it says what a chosen sentence says: most of its news is already there."""
     for other in chosen:
-        others = _key(other.text)
-        if words == others or len(words & others) > overlap * min(len(words), len(others)):
+        shared = len(candidate.news & other.news)
+        if candidate.news == other.news or shared > overlap * min(
+            len(candidate.news), len(other.news)
+        ):
             return True
     return False
 
@@ -131,11 +130,11 @@ def choose(scored: list[list[Candidate]], max_sentences: int, tuning: Weights) -
     )
     chosen: list[Candidate] = []
     for candidate in ranked:
-        if chosen and candidate.score < tuning.keep * chosen[0].score:
+        if chosen and candidate.score < tuning.keep * ranked[0].score:
             break
         group = unit(scored[candidate.hit], candidate)
         fresh = [c for c in group if c not in chosen]
-        if not fresh or _repeats(candidate.text, chosen, tuning.repeat):
+        if not fresh or _repeats(candidate, chosen, tuning.repeat):
             continue
         if chosen and len(chosen) + len(fresh) > max_sentences:
             continue

@@ -52,16 +52,16 @@ class Weights:
     """How much each signal counts; tuned on the dev set only."""
 
     match: float = 1.0  # share of the question's (rarer) words the sentence holds
-    kind: float = 0.35  # holds the kind of thing asked: a name, number or date not in the question
-    new: float = 0.25  # adds words beyond the question's (saturating)
+    kind: float = 0.6  # holds the kind of thing asked: a name, number or date not in the question
+    new: float = 0.5  # adds words beyond the question's (saturating)
     after_restated: float = 0.4  # follows a sentence that restates the question
-    passage: float = 0.3  # the passage's retrieval score (best 1)
-    lead: float = 0.15  # near the start of its article
+    passage: float = 0.6  # the passage's retrieval score (best 1)
+    lead: float = 0.4  # near the start of its article
     meaning: float = 0.0  # cosine of the sentence's vector with the question's, where known
     missing: float = 0.6  # share of the score left when the asked-for kind is missing
     floor: float = 0.3  # a sentence scoring no more than this is no answer
-    keep: float = 0.8  # more sentences only if they score this share of the best
-    repeat: float = 0.7  # sentences sharing this share of content words say the same thing
+    keep: float = 0.6  # more sentences only if they score this share of the best
+    repeat: float = 0.5  # sentences sharing this share of content words say the same thing
     restated_novelty: int = 3  # a sentence adding fewer new words than this restates
     restated_match: float = 0.6
 
