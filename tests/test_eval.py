@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import cli_env
 
+from cli.evaluate import unstated_lines
 from cli.main import main
+from index.search.answer_score import Reading
 from index.search.evaluate import (
     Case,
     EvalDataError,
@@ -159,3 +161,18 @@ def test_eval_command(bench: dict[str, Path], tmp_path: Path) -> None:
     assert "Imported: 3 article(s)" in first.stderr
     assert json.loads(again.stdout) == figures
     assert "Imported" not in again.stderr
+
+
+def test_verbose_lists_answers_the_snippets_hold_but_the_sentences_do_not() -> None:
+    case = Case(
+        "q7", "Who spoke?", DAY, frozenset({"a"}), ("Pope Leo XIV", "Dalai Lama"), "Dalai Lama"
+    )
+    snippet = "The Dalai Lama spoke."
+    unstated = Outcome(
+        case, ("a",), Reading("A leader spoke.", snippet, case.choices, case.correct)
+    )
+    stated = Outcome(case, ("a",), Reading(snippet, snippet, case.choices, case.correct))
+
+    lines = unstated_lines([unstated, stated])
+
+    assert lines == ["unstated q7: Who spoke? -> Dalai Lama", "    said: A leader spoke."]
