@@ -13,7 +13,7 @@ from index.archive import Archive
 from index.embed.sbert import Embedder
 from index.records import ArticleDraft
 from index.search.answer import compose_answer, select_hits, split_sentences
-from index.search.sentences import is_furniture, kind_bonus, leans_back
+from index.search.sentences import Question, holds_kind, is_furniture, leans_back
 from index.settings import Settings
 
 ARTICLES = [
@@ -136,6 +136,14 @@ def test_the_seed_answer_states_what_the_us_offered(archive: Archive) -> None:
     assert "coalition of the willing" not in said
 
 
+def test_abbreviations_do_not_end_sentences() -> None:
+    text = "The talks began on Oct. 8 in Cairo, Dr. Amal Said told the U.S. press. They ended."
+
+    assert split_sentences(text) == [
+        "The talks began on Oct. 8 in Cairo, Dr. Amal Said told the U.S. press."
+    ]
+
+
 def test_headings_and_fragments_are_not_sentences() -> None:
     text = "Trump changes course\nHe agreed. The USA offered intelligence to Kyiv."
 
@@ -184,7 +192,7 @@ def test_leans_back(sentence: str, leans: bool) -> None:
     ],
 )
 def test_kind_of_answer(question: str, sentence: str, bonus: float) -> None:
-    assert kind_bonus(question, sentence) == bonus
+    assert holds_kind(Question.read(question, []), sentence) == bonus
 
 
 def test_the_terminal_reply_puts_the_answering_sentence_on_its_own_line(archive: Archive) -> None:

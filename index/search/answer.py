@@ -7,17 +7,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.records import Answer, Citation, Hit
-from index.search.sentences import Weights, is_furniture, judge, leans_back, stems, term_weights
+from index.search.sentences import Question, Weights, is_furniture, judge, leans_back, stems
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ABBREVIATION = re.compile(
+    r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|St|Gov|Sen|Rep|Gen|Lt|"
+    r"Col|Sgt|Jr|Sr|No|vs|Inc|Corp|Co|Mt|Ft|[A-Z]\.[A-Z])\.$"
+)
+
+
+def _pieces(line: str) -> list[str]:
+    """The line cut at sentence ends, but not after 'Oct.', 'Dr.' or 'U.S.'."""
+    pieces: list[str] = []
+    for piece in _SENTENCE_END.split(line):
+        if pieces and _ABBREVIATION.search(pieces[-1]):
+            pieces[-1] += " " + piece
+        else:
+            pieces.append(piece)
+    return pieces
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage; headings and fragments of under four words are left out."""
     sentences: list[str] = []
     for line in text.splitlines():
-        for piece in _SENTENCE_END.split(line.strip()):
+        for piece in _pieces(line.strip()):
             piece = piece.strip()
             if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’)":
                 sentences.append(piece)
@@ -61,7 +76,6 @@ class Candidate:
     position: int
     text: str
     score: float
-    furniture: bool = False
     news: frozenset[str] = frozenset()  # its content words that are not the question's
 
 
@@ -71,12 +85,13 @@ def candidates(
     tuning: Weights,
     meaning: Sequence[Sequence[float]] = (),
 ) -> list[list[Candidate]]:
-    """Every sentence of every hit, scored; furniture and restatements score -1.
+    """Every sentence of every hit, scored; restatements score -1 (furniture is found later).
 
     `meaning`, where given, holds each hit's sentences' cosines with the question.
     """
     passages = [split_sentences(hit.chunk.text) for hit in hits]
-    weights = term_weights(question, [text for texts in passages for text in texts])
+    words = [[set(stems(text)) for text in texts] for texts in passages]
+    asked = Question.read(question, [w for row in words for w in row])
     best_hit = max((hit.score for hit in hits), default=0.0) or 1.0
     scored: list[list[Candidate]] = []
     for index, (hit, texts) in enumerate(zip(hits, passages, strict=True)):
@@ -84,8 +99,8 @@ def candidates(
         restated = False
         for position, text in enumerate(texts):
             # A pronoun or connective is about what the sentence before it is about.
-            about = texts[position - 1] if position and leans_back(text) else ""
-            judged = judge(question, text, weights, tuning, about)
+            about = words[index][position - 1] if position and leans_back(text) else set()
+            judged = judge(asked, text, words[index][position], tuning, about)
             lead = max(0.0, 1 - position / 8) if hit.chunk.ordinal == 0 else 0.0
             score = (
                 judged.score
@@ -94,10 +109,8 @@ def candidates(
                 + (tuning.after_restated if restated else 0.0)
                 + (tuning.meaning * meaning[index][position] if meaning else 0.0)
             )
-            furniture = is_furniture(text)
-            fit = not (furniture or judged.restates)
-            news = frozenset(stems(text)) - set(weights)
-            row.append(Candidate(index, position, text, score if fit else -1.0, furniture, news))
+            news = frozenset(words[index][position] - asked.weights.keys())
+            row.append(Candidate(index, position, text, -1.0 if judged.restates else score, news))
             restated = judged.restates
         scored.append(row)
     return scored
@@ -108,7 +121,7 @@ def unit(passage: list[Candidate], candidate: Candidate) -> list[Candidate]:
     if not leans_back(candidate.text):
         return [candidate]
     before = passage[candidate.position - 1] if candidate.position > 0 else None
-    return [before, candidate] if before is not None and not before.furniture else []
+    return [before, candidate] if before is not None and not is_furniture(before.text) else []
 
 
 def _repeats(candidate: Candidate, chosen: Sequence[Candidate], overlap: float) -> bool:
@@ -132,6 +145,8 @@ def choose(scored: list[list[Candidate]], max_sentences: int, tuning: Weights) -
     for candidate in ranked:
         if chosen and candidate.score < tuning.keep * ranked[0].score:
             break
+        if is_furniture(candidate.text):
+            continue
         group = unit(scored[candidate.hit], candidate)
         fresh = [c for c in group if c not in chosen]
         if not fresh or _repeats(candidate, chosen, tuning.repeat):

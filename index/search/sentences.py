@@ -87,22 +87,40 @@ def leans_back(sentence: str) -> bool:
     return first in _LEANING
 
 
-def asks_kind(question: str) -> bool:
-    """Whether the question asks for a name, number or date."""
-    return any(p.search(question) for p in (_ASKS_NUMBER, _ASKS_DATE, _ASKS_NAME))
+def asked_kind(question: str) -> str:
+    """What the question asks for: 'number', 'date', 'name', or '' for anything else."""
+    for kind, pattern in (("number", _ASKS_NUMBER), ("date", _ASKS_DATE), ("name", _ASKS_NAME)):
+        if pattern.search(question):
+            return kind
+    return ""
 
 
-def kind_bonus(question: str, sentence: str) -> float:
+@dataclass(frozen=True)
+class Question:
+    """A question read once: its words, what it asks for and its weighted content stems."""
+
+    words: frozenset[str]
+    kind: str
+    weights: dict[str, float]
+
+    @classmethod
+    def read(cls, question: str, pool: Sequence[set[str]]) -> Question:
+        """The question, its stems weighted by how rare they are among the pool's sentences."""
+        wanted = [s for s in dict.fromkeys(stems(question)) if s not in _GENERIC]
+        found = Counter(s for words in pool for s in words if s in wanted)
+        weights = {s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) for s in wanted}
+        words = frozenset(_WORD.findall(question.lower()))
+        return cls(words=words, kind=asked_kind(question), weights=weights)
+
+
+def holds_kind(question: Question, sentence: str) -> float:
     """1 when the sentence holds what the question asks for (name, number, date) anew."""
-    asked = set(_WORD.findall(question.lower()))
-    news = [m.group(0) for m in _NAME.finditer(sentence) if m.group(0).lower() not in asked]
-    if _ASKS_NUMBER.search(question):
+    if question.kind == "number":
         return 1.0 if _NUMBER.search(sentence) else 0.0
-    if _ASKS_DATE.search(question):
+    if question.kind == "date":
         return 1.0 if _DATE.search(sentence) else 0.0
-    if _ASKS_NAME.search(question):
-        return 1.0 if news else 0.0
-    return 0.5 if news else 0.0
+    news = any(m.group(0).lower() not in question.words for m in _NAME.finditer(sentence))
+    return (1.0 if question.kind == "name" else 0.5) if news else 0.0
 
 
 @dataclass(frozen=True)
@@ -113,29 +131,22 @@ class Judged:
     restates: bool
 
 
-def term_weights(question: str, pool: Sequence[str]) -> dict[str, float]:
-    """The question's content stems, rarer ones among the candidate sentences weighing more."""
-    wanted = [s for s in dict.fromkeys(stems(question)) if s not in _GENERIC]
-    found = Counter(s for sentence in pool for s in set(stems(sentence)) if s in wanted)
-    return {s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) for s in wanted}
-
-
 def judge(
-    question: str, sentence: str, weights: dict[str, float], tuning: Weights, about: str = ""
+    question: Question, sentence: str, words: set[str], tuning: Weights, about: set[str]
 ) -> Judged:
-    """The answer score of one sentence, before its place and passage count.
+    """The answer score of one sentence (its content stems `words`), before place and passage.
 
-    `about` is the sentence a pronoun or connective opening refers to: its words count as
-    matched, not as new.
+    `about` holds the stems of the sentence a pronoun or connective opening refers to: they
+    count as matched, not as new.
     """
-    words = set(stems(sentence))
+    weights = question.weights
     total = sum(weights.values()) or 1.0
-    meant = words | set(stems(about))
+    meant = words | about
     match = sum(w for s, w in weights.items() if s in meant) / total
-    new = len(words - set(weights) - _GENERIC)
-    kind = kind_bonus(question, sentence)
+    new = len(words - weights.keys() - _GENERIC)
+    kind = holds_kind(question, sentence)
     # Without the name, number or date asked for, a sentence needs more new words to be news.
-    wanting = asks_kind(question) and not kind
+    wanting = bool(question.kind) and not kind
     novelty = tuning.restated_novelty * (2 if wanting else 1)
     restates = new < novelty and match >= tuning.restated_match
     score = (tuning.match * match + tuning.kind * kind + tuning.new * min(new, 8) / 8) * (
