@@ -55,8 +55,8 @@ class Weights:
     kind: float = 0.6  # holds the kind of thing asked: a name, number or date not in the question
     new: float = 0.5  # adds words beyond the question's (saturating)
     after_restated: float = 0.4  # follows a sentence that restates the question
-    passage: float = 0.6  # the passage's retrieval score (best 1)
-    lead: float = 0.4  # near the start of its article
+    passage: float = 0.9  # the passage's retrieval score (best 1)
+    lead: float = 0.2  # near the start of its article
     meaning: float = 0.0  # cosine of the sentence's vector with the question's, where known
     missing: float = 0.6  # share of the score left when the asked-for kind is missing
     floor: float = 0.3  # a sentence scoring no more than this is no answer
