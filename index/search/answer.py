@@ -189,19 +189,26 @@ def compose_answer(
     if not hits:
         return Answer(question=question, found=False)
     tuning = tuning or Weights()
-    chosen = choose(candidates(question, hits, tuning, meaning), max_sentences, tuning)
-    chosen = in_reading_order(chosen, hits)
+    scored = candidates(question, hits, tuning, meaning)
+    chosen = in_reading_order(choose(scored, max_sentences, tuning), hits)
     picked = [(c.hit, c.text) for c in chosen] or [(0, trim(hits[0].chunk.text, snippet_chars))]
-    return cite(question, hits, picked, snippet_chars)
+    # A snippet shows its passage around the sentence the answer took from it, or else
+    # around the passage's own best sentence.
+    best = {index: max(row, key=lambda c: c.score).text for index, row in enumerate(scored) if row}
+    best |= {index: sentence for index, sentence in reversed(picked)}
+    return cite(question, hits, picked, best, snippet_chars)
 
 
 def cite(
-    question: str, hits: Sequence[Hit], picked: Sequence[tuple[int, str]], snippet_chars: int
+    question: str,
+    hits: Sequence[Hit],
+    picked: Sequence[tuple[int, str]],
+    best: dict[int, str],
+    snippet_chars: int,
 ) -> Answer:
     """The answer with its citations, numbered in the order the sentences first use them."""
     order = list(dict.fromkeys([index for index, _ in picked] + list(range(len(hits)))))
     number = {index: n for n, index in enumerate(order, start=1)}
-    best = {index: sentence for index, sentence in reversed(picked)}
     citations = tuple(
         Citation(
             n=number[index],
