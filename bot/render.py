@@ -44,14 +44,51 @@ def byline(source: str | None, published: object) -> str:
     return text(" · ".join(part for part in parts if part))
 
 
-def citation_html(citation: Citation) -> str:
-    """'[n] linked title', the source and date, then the snippet in italics."""
+def _span(snippet: str, sentence: str) -> tuple[int, int] | None:
+    """Where the sentence, or the part of it a trimmed snippet kept, lies in the snippet."""
+    sentence = " ".join(sentence.split())
+    at = snippet.find(sentence)
+    if at >= 0:
+        return at, at + len(sentence)
+    # A snippet cut short ("…") may keep only the sentence's start, or only its end.
+    at = snippet.find(sentence[:24])
+    if at >= 0 and snippet.endswith("…") and sentence.startswith(snippet[at:-1].rstrip()):
+        return at, len(snippet) - 1
+    at = snippet.find(sentence[-24:])
+    if at >= 0 and snippet.startswith("…") and sentence.endswith(snippet[1 : at + 24]):
+        return 1, at + 24
+    return None
+
+
+def marked(snippet: str, sentences: list[str]) -> str:
+    """The snippet as HTML, with the answer's sentences in it in bold."""
+    spans = sorted(span for s in sentences if (span := _span(snippet, s)))
+    html, done = "", 0
+    for start, end in spans:
+        if start >= done:
+            html += text(snippet[done:start]) + f"<b>{text(snippet[start:end])}</b>"
+            done = end
+    return html + text(snippet[done:])
+
+
+def citation_html(citation: Citation, sentences: list[str] | None = None) -> str:
+    """'[n] linked title', the source and date, then the snippet in an expandable quote.
+
+    The answer's `sentences` from this source are bold in the snippet.
+    """
     lines = [f"[{citation.n}] {link(citation.title, citation.url)}"]
     where = byline(citation.source, citation.published)
     if where:
         lines.append(where)
-    lines.append(f"<i>{text(citation.snippet)}</i>")
+    quote = marked(citation.snippet, sentences or [])
+    lines.append(f"<blockquote expandable>{quote}</blockquote>")
     return "\n".join(lines)
+
+
+def answer_lines(answer: Answer) -> list[str]:
+    """The answering sentence, then the others in one paragraph; citation numbers after each."""
+    said = [f"{text(s.text)} [{s.n}]" for s in answer.sentences]
+    return [f"<b>{said[0]}</b>", " ".join(said[1:])] if said else []
 
 
 def answer_html(answer: Answer, offset: int = 0) -> str:
@@ -64,10 +101,13 @@ def answer_html(answer: Answer, offset: int = 0) -> str:
             f"The archive has nothing on “{question}”. Try other words, or ask an admin "
             "to add a source that covers it."
         )
-    paragraphs = [text(answer.text)]
+    paragraphs = ["\n".join(line for line in answer_lines(answer) if line)]
     if offset:
         paragraphs.insert(0, f"<b>More on “{question}”</b> (from result {offset + 1})")
-    paragraphs += [citation_html(citation) for citation in answer.citations]
+    paragraphs += [
+        citation_html(citation, [s.text for s in answer.sentences if s.n == citation.n])
+        for citation in answer.citations
+    ]
     return "\n\n".join(paragraphs)
 
 

@@ -16,6 +16,8 @@ from cli.wiring import archive_errors
 from cli.written import use_llm, written_figures
 from index.archive import Archive
 from index.ingest.urls import canonical_url
+from index.records import Answer
+from index.search.answer_score import AnswerScores, answer_scores, contains
 from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
 from index.search.retrieve import Ranking, Timings
 from index.settings import Settings
@@ -54,9 +56,10 @@ def describe(settings: Settings) -> str:
     )
 
 
-def report_lines(scores: Scores, timings: Timings) -> list[str]:
+def report_lines(scores: Scores, answers: AnswerScores, timings: Timings) -> list[str]:
     """The figures for people, then milliseconds per question by stage."""
-    lines = [f"{key:>10}: {value}" for key, value in scores.as_json().items()]
+    figures = scores.as_json() | answers.as_json()
+    lines = [f"{key:>15}: {value}" for key, value in figures.items()]
     stages = ", ".join(f"{name} {ms:.1f}" for name, ms in asdict(timings).items())
     # BM25 runs while the question embeds: only the wait for it adds to the answer time.
     extra = timings.keyword_wait + timings.fuse + timings.rerank
@@ -73,6 +76,21 @@ def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
             case = outcome.case
             lines.append(f"miss {case.id} ({case.asked_on}): {case.question}")
             lines.append(f"    gold {sorted(case.gold)}; got {list(outcome.ranked[:5])}")
+    return lines
+
+
+def unstated_lines(outcomes: Sequence[Outcome]) -> list[str]:
+    """Questions whose cited snippets hold the correct option but whose sentences do not."""
+    lines = []
+    for outcome in outcomes:
+        read, case = outcome.reading, outcome.case
+        if (
+            read
+            and contains(read.snippets, read.correct)
+            and not contains(read.sentences, read.correct)
+        ):
+            lines.append(f"unstated {case.id}: {case.question} -> {read.correct}")
+            lines.append(f"    said: {read.sentences}")
     return lines
 
 
@@ -123,20 +141,24 @@ def evaluate(
     def rank(question: str, now: date) -> Ranking:
         return archive.rank(question, now=now, floor=False)
 
-    outcomes, timings = run_cases(rank, cases, article_key, k)
+    def ask(question: str, now: date) -> Answer:
+        return archive.ask(question, now=now)
+
+    outcomes, timings = run_cases(rank, ask, cases, article_key, k)
     written = written_figures(settings, archive, cases, article_key) if llm else None
     scores = score(outcomes)
+    answers = answer_scores([o.reading for o in outcomes if o.reading and o.case.correct])
     heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
     figures: dict[str, object] = dict(scores.as_json())
     if written is not None:
         figures["written"] = written.as_json()
     if as_json:
-        click.echo(json.dumps(figures))
-        click.echo(heading + "\n" + report_lines(scores, timings)[-1], err=True)
+        click.echo(json.dumps(figures | answers.as_json()))
+        click.echo(heading + "\n" + report_lines(scores, answers, timings)[-1], err=True)
     else:
-        lines = report_lines(scores, timings)
+        lines = report_lines(scores, answers, timings)
         if written is not None:
             lines += [f"written {key}: {value}" for key, value in written.as_json().items()]
         click.echo("\n".join([heading, *lines]))
     if verbose:
-        click.echo("\n".join(miss_lines(outcomes, k)), err=as_json)
+        click.echo("\n".join(miss_lines(outcomes, k) + unstated_lines(outcomes)), err=as_json)

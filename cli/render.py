@@ -21,13 +21,15 @@ def citation_line(citation: Citation) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-    """The answer, then its numbered citations with snippets."""
+    """The answering sentence, the rest of the answer, then numbered citations with snippets."""
     if not answer.found:
         return (
             "The archive has nothing on that. Try other words, or ask an admin to add a "
             "source that covers it."
         )
-    lines = [answer.text, ""]
+    said = [f"{s.text} [{s.n}]" for s in answer.sentences]
+    # The answering sentence on its own line, the rest after it, then the sources.
+    lines = [said[0], " ".join(said[1:]), ""] if len(said) > 1 else [*said, ""]
     for citation in answer.citations:
         lines += [citation_line(citation), f"    “{citation.snippet}”"]
     return "\n".join(lines)

@@ -11,7 +11,8 @@ import click
 
 from index import Archive
 from index.records import Answer
-from index.search.evaluate import Case
+from index.search.answer_score import answer_scores
+from index.search.evaluate import Case, reading
 from index.settings import Settings
 from index.written.client import ModelClient
 from index.written.write import Written, write_answer
@@ -59,6 +60,8 @@ class WrittenFigures:
     sentences_dropped: int
     gold_cited: float  # share of questions whose written answer cites a gold article
     fallbacks: dict[str, int]
+    # The answer figures (`newsbot eval`'s), over what the user reads: written or fallback.
+    answers: dict[str, float]
 
     def as_json(self) -> dict[str, object]:
         """The figures under their own names."""
@@ -89,4 +92,7 @@ def written_figures(
         sentences_dropped=sum(len(r.dropped) for r in results),
         gold_cited=round(cited / (len(cases) or 1), 4),
         fallbacks=dict(Counter(r.reason for r in results if r.mode != "llm")),
+        answers=answer_scores(
+            [reading(c, r.answer) for c, r in zip(cases, results, strict=True) if c.correct]
+        ).as_json(),
     )

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler"}
 TAGS |= {"a", "code", "pre", "blockquote", "tg-emoji"}
-TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*>")
+# Attributes with a value, or bare as in <blockquote expandable>.
+TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'))?)*)\s*>")
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 COMMAND = re.compile(r"^/\w+(@\w+)?")
 MENTION = re.compile(r"@\w+")

@@ -1,17 +1,147 @@
-"""The pure answer composition: sentences, the short list the model ranks, hits, trims, answers."""
+"""Composing answers: each rule of what answers, on a hand-made article where it decides."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
+from pathlib import Path
 
-from index.records import Article, Chunk, Hit, Sentence
-from index.search.answer import (
-    compose_answer,
-    select_hits,
-    shortlist_sentences,
-    split_sentences,
-    trim,
-)
+import pytest
+from conftest import SEED_QUESTION, SEED_TITLE
+
+from cli.render import answer_text
+from index.archive import Archive
+from index.embed.sbert import Embedder
+from index.records import Article, ArticleDraft, Chunk, Hit
+from index.search.answer import compose_answer, select_hits, split_sentences, trim
+from index.search.sentences import Question, holds_kind, is_furniture, leans_back
+from index.settings import Settings
+
+ARTICLES = [
+    ArticleDraft(
+        title="Founding documents",
+        text="Many readers still ask who wrote the Declaration of Independence. "
+        "Thomas Jefferson drafted the text in June 1776, in a rented room in Philadelphia. "
+        "The Declaration of Independence lists grievances against the king of Britain.",
+    ),
+    ArticleDraft(
+        title="Met Gala live updates",
+        text="What is the dress code for the Met Gala this year? "
+        "Guests were asked to dress in the theme Garden of Time, with gowns of silk flowers. "
+        "The Met Gala raises money for the museum's Costume Institute.",
+    ),
+    ArticleDraft(
+        title="Stroller recall",
+        text="Read more about the recall of the baby strollers sold on Amazon here. "
+        "Regulators recalled 40,000 Bramble strollers because the frame can fold while in use. "
+        "Parents should stop using them at once, the safety commission said.",
+    ),
+    ArticleDraft(
+        title="Volcano on Skerra island",
+        text="The evacuation of the fishing village on Skerra island was ordered on Monday. "
+        "About 3,000 people left their homes by boat overnight. "
+        "Ash from the volcano closed the island's airport.",
+    ),
+    ArticleDraft(
+        title="Harbour tunnel opens",
+        text="The new harbour tunnel in Port Ellis cost 2 billion dollars. "
+        "It opened to traffic on Friday after seven years of building. "
+        "Ferries across the harbour will keep running on weekends.",
+    ),
+    ArticleDraft(
+        title="Skerra airport",
+        text="Flights to Skerra island stopped when its airport closed on Tuesday. "
+        "Officials said the Skerra island airport closed because volcanic ash covered the runway. "
+        "The ferry company added two extra boats.",
+    ),
+    ArticleDraft(
+        title="Glasshouse prize",
+        text="The glasshouse architecture prize went to Mira Okafor for a library in Lagos. "
+        "Judges praised the library's light and its garden courtyard. "
+        "The glasshouse architecture prize was awarded to Mira Okafor for her Lagos library.",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Archive]:
+    """An archive of the hand-made articles, one per rule."""
+    path: Path = tmp_path_factory.mktemp("rules")
+    archive = Archive(Settings(_env_file=None, data_dir=path), embedder=embedder)  # type: ignore[call-arg]
+    archive.add_drafts(ARTICLES)
+    yield archive
+    archive.close()
+
+
+def _said(archive: Archive, question: str) -> list[str]:
+    return [sentence.text for sentence in archive.ask(question).sentences]
+
+
+def test_the_sentence_after_a_restated_question_answers(rules: Archive) -> None:
+    said = _said(rules, "Who wrote the Declaration of Independence?")
+
+    assert said[0].startswith("Thomas Jefferson drafted")
+    assert not any(sentence.startswith("Many readers") for sentence in said)
+
+
+def test_a_question_is_not_an_answer(rules: Archive) -> None:
+    said = _said(rules, "What was the dress code at the Met Gala?")
+
+    assert said[0].startswith("Guests were asked to dress in the theme Garden of Time")
+    assert not any(sentence.endswith("?") for sentence in said)
+
+
+def test_a_read_more_line_is_not_an_answer(rules: Archive) -> None:
+    said = _said(rules, "Which baby product sold on Amazon was recalled?")
+
+    assert said[0].startswith("Regulators recalled 40,000 Bramble strollers")
+    assert not any("Read more" in sentence for sentence in said)
+
+
+def test_how_many_is_answered_by_a_number(rules: Archive) -> None:
+    question = "How many people fled the village on Skerra island?"
+    hits = select_hits(list(rules.rank(question).hits), 5, 2)
+
+    best = compose_answer(question, hits, max_sentences=1).sentences
+
+    assert best[0].text == "About 3,000 people left their homes by boat overnight."
+
+
+def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(rules: Archive) -> None:
+    said = _said(rules, "When did the Port Ellis harbour tunnel open to traffic?")
+
+    opened = said.index("It opened to traffic on Friday after seven years of building.")
+    assert opened > 0 and said[opened - 1].startswith("The new harbour tunnel in Port Ellis")
+
+
+def test_no_two_sentences_say_the_same_thing(rules: Archive) -> None:
+    said = _said(rules, "Who won the glasshouse architecture prize?")
+
+    assert "Mira Okafor" in said[0]
+    assert sum("Mira Okafor" in sentence for sentence in said) == 1
+
+
+def test_sentences_of_one_article_keep_its_order(rules: Archive) -> None:
+    asked = _said(rules, "Why did the Skerra island airport close?")
+    said = [sentence for sentence in asked if sentence in ARTICLES[5].text]
+
+    assert said == sorted(said, key=ARTICLES[5].text.index)
+    assert len(said) >= 2
+
+
+def test_the_seed_answer_states_what_the_us_offered(archive: Archive) -> None:
+    said = " ".join(_said(archive, SEED_QUESTION))
+
+    for offered in ("intelligence", "battlefield", "air defense shield"):
+        assert offered in said
+    assert "coalition of the willing" not in said
+
+
+def test_abbreviations_do_not_end_sentences() -> None:
+    text = "The talks began on Oct. 8 in Cairo, Dr. Amal Said told the U.S. press. They ended."
+
+    assert split_sentences(text) == [
+        "The talks began on Oct. 8 in Cairo, Dr. Amal Said told the U.S. press."
+    ]
 
 
 def test_headings_and_fragments_are_not_sentences() -> None:
@@ -20,29 +150,59 @@ def test_headings_and_fragments_are_not_sentences() -> None:
     assert split_sentences(text) == ["The USA offered intelligence to Kyiv."]
 
 
-def test_shortlist_keeps_the_sentences_sharing_most_words() -> None:
-    candidates = [
-        (0, "The weather in the capital was mild all week long."),
-        (0, "Officials said the USA may provide intelligence to Ukrainian forces."),
-        (1, "Officials said the USA may provide intelligence to Ukrainian forces."),
-        (1, "Ukraine asked for air defence systems and intelligence sharing."),
-        (2, "A football match ended in a draw on Sunday evening."),
-    ]
+@pytest.mark.parametrize(
+    ("sentence", "furniture"),
+    [
+        ("What is the dress code for the Met Gala 2026?", True),
+        ("4:57 pm ET May 4, 2026 Share this update on the gala.", True),
+        ("See the list of recalled Amazon kids' products here.", True),
+        ("Read more: Senate passes the budget bill.", True),
+        ("By Jane Smith and Tom Lee, USA TODAY staff.", True),
+        ("and the rest of the clause went on.", True),
+        ("Thomas Jefferson drafted the Declaration.", False),
+    ],
+)
+def test_furniture(sentence: str, furniture: bool) -> None:
+    assert is_furniture(sentence) is furniture
 
-    short = shortlist_sentences("What intelligence did the USA give Ukraine?", candidates, 2)
 
-    assert short == [
-        (0, "Officials said the USA may provide intelligence to Ukrainian forces."),
-        (1, "Ukraine asked for air defence systems and intelligence sharing."),
-    ]
+@pytest.mark.parametrize(
+    ("sentence", "leans"),
+    [
+        ("They will also take part.", True),
+        ("However, much remains unclear.", True),
+        ("This step marks a change.", True),
+        ("Theresa May spoke.", False),
+        ("The USA offered help.", False),
+    ],
+)
+def test_leans_back(sentence: str, leans: bool) -> None:
+    assert leans_back(sentence) is leans
 
 
-def test_shortlist_prefers_the_better_passage_on_ties() -> None:
-    candidates = [(2, "Nothing in common here at all, really."), (0, "Also nothing shared, truly.")]
+@pytest.mark.parametrize(
+    ("question", "sentence", "bonus"),
+    [
+        ("How many people fled?", "About 3,000 people fled.", 1.0),
+        ("How many people fled?", "Many people fled.", 0.0),
+        ("When did it open?", "It opened in March.", 1.0),
+        ("Who wrote the Declaration?", "The text was drafted by Thomas Jefferson.", 1.0),
+        ("Who wrote the Declaration?", "The Declaration was long.", 0.0),
+        ("What did the council approve?", "The council approved a plan by Acme.", 0.5),
+    ],
+)
+def test_kind_of_answer(question: str, sentence: str, bonus: float) -> None:
+    assert holds_kind(Question.read(question, []), sentence) == bonus
 
-    assert shortlist_sentences("volcano eruption", candidates, 1) == [
-        (0, "Also nothing shared, truly.")
-    ]
+
+def test_the_terminal_reply_puts_the_answering_sentence_on_its_own_line(archive: Archive) -> None:
+    answer = archive.ask(SEED_QUESTION)
+
+    reply = answer_text(answer).splitlines()
+
+    assert reply[0] == f"{answer.sentences[0].text} [1]"
+    assert "air defense shield" in reply[1]
+    assert reply[2] == "" and reply[3].startswith("[1] " + SEED_TITLE)
 
 
 def _hit(chunk_id: int, article_id: int, score: float, text: str = "") -> Hit:
@@ -84,41 +244,8 @@ def test_trim(text: str, limit: int, around: str, expected: str) -> None:
     assert trim(text, limit, around) == expected
 
 
-HITS = [_hit(10, 1, 0.9, "A said it. More text."), _hit(20, 2, 0.8, "B said so. Other text.")]
-
-
-@pytest.mark.parametrize(
-    ("sentences", "max_sentences", "said", "cited"),
-    [
-        # (hit index, sentence, relevance) in; (sentence, citation number) and cited chunks out
-        (
-            [(0, "A said it.", 0.5), (1, "B said so.", 0.9)],
-            2,
-            [("B said so.", 1), ("A said it.", 2)],
-            [20, 10],
-        ),
-        ([(0, "A said it.", 0.9), (1, "B said so.", 0.5)], 1, [("A said it.", 1)], [10, 20]),
-        ([(0, "A said it.", 0.9), (1, "a SAID it!", 0.8)], 2, [("A said it.", 1)], [10, 20]),
-        ([], 2, [("A said it. More text.", 1)], [10, 20]),  # no sentence: the best passage
-    ],
-    ids=["by relevance", "max sentences", "duplicates", "fallback"],
-)
-def test_compose_answer(
-    sentences: list[tuple[int, str, float]],
-    max_sentences: int,
-    said: list[tuple[str, int]],
-    cited: list[int],
-) -> None:
-    answer = compose_answer("q?", HITS, sentences, max_sentences)
-
-    assert answer.found
-    assert answer.sentences == tuple(Sentence(text, n) for text, n in said)
-    assert [c.chunk_id for c in answer.citations] == cited
-    assert [c.n for c in answer.citations] == list(range(1, len(cited) + 1))
-
-
 def test_compose_answer_without_hits_finds_nothing() -> None:
-    answer = compose_answer("q?", [], [(0, "A said it.", 0.9)], 2)
+    answer = compose_answer("q?", [], 2)
 
     assert not answer.found and answer.citations == () and answer.sentences == ()
     assert answer.text == "The archive has nothing on that."

@@ -36,10 +36,78 @@ def test_answer_html_escapes_and_links() -> None:
 
     html = answer_html(answer)
 
-    assert html.startswith("A &amp; B said &lt;no&gt;. [1]\n\n[1] <a href=")
+    assert html.startswith("<b>A &amp; B said &lt;no&gt;. [1]</b>\n\n[1] <a href=")
     assert '<a href="https://a.example/?q=1&amp;r=2">Rock &amp; "Roll" &lt;live&gt;</a>' in html
     assert "Source · 2025-08-20" in html
     assert plain(html).startswith('A & B said <no>. [1] [1] Rock & "Roll" <live>')
+
+
+def test_the_snippet_is_an_expandable_quote_with_the_answer_in_bold() -> None:
+    snippet = "Officials met. The US & allies offered <intelligence> to Kyiv. Talks go on."
+    answer = Answer(
+        question="What did the US offer?",
+        found=True,
+        sentences=(
+            Sentence("The US & allies offered <intelligence> to Kyiv.", 1),
+            Sentence("Talks go on.", 2),
+        ),
+        citations=(
+            Citation(1, "T", None, None, None, snippet, 0.9, 1),
+            Citation(2, "U", None, None, None, "…and talks go on. Talks go on.", 0.8, 2),
+        ),
+    )
+
+    html = answer_html(answer)
+
+    assert (
+        "<blockquote expandable>Officials met. <b>The US &amp; allies offered "
+        "&lt;intelligence&gt; to Kyiv.</b> Talks go on.</blockquote>"
+    ) in html
+    assert "<blockquote expandable>…and talks go on. <b>Talks go on.</b></blockquote>" in html
+    assert html.startswith(
+        "<b>The US &amp; allies offered &lt;intelligence&gt; to Kyiv. [1]</b>\nTalks"
+    )
+    assert "Talks go on." in plain(html)
+
+
+def test_a_trimmed_snippet_bolds_the_part_of_the_sentence_it_kept() -> None:
+    sentence = "The council approved a record budget with many new teachers and bridges."
+    answer = Answer(
+        "q",
+        True,
+        (Sentence(sentence, 1),),
+        (
+            Citation(
+                1,
+                "T",
+                None,
+                None,
+                None,
+                "Before. The council approved a record budget with…",
+                0.9,
+                1,
+            ),
+        ),
+    )
+
+    assert "Before. <b>The council approved a record budget with</b>…" in answer_html(answer)
+
+
+def test_a_long_answer_splits_into_valid_messages() -> None:
+    long = "word & more " * 60
+    answer = Answer(
+        "q",
+        True,
+        (Sentence(long.strip() + ".", 1),),
+        tuple(Citation(n, f"Title {n}", None, None, None, long * 3, 0.9, n) for n in range(1, 9)),
+    )
+
+    parts = split_html(answer_html(answer))
+
+    assert len(parts) > 1
+    for part in parts:
+        assert units(part) <= 4096
+        parse_html(part)  # Telegram would accept it: no tag cut or left open
 
 
 def test_only_web_links_become_links() -> None:

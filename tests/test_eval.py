@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import cli_env
 
+from cli.evaluate import unstated_lines
 from cli.main import main
+from index.search.answer_score import Reading
 from index.search.evaluate import (
     Case,
     EvalDataError,
@@ -96,8 +98,20 @@ def bench(tmp_path: Path) -> dict[str, Path]:
         },
     ]
     questions = [
-        {"id": "q1", "date": "2025-06-05", "question": "How many people fled the eruption?"},
-        {"id": "q2", "date": "2025-06-05", "question": "How many teachers does the budget add?"},
+        {
+            "id": "q1",
+            "date": "2025-06-05",
+            "question": "How many people fled the eruption?",
+            "choices": ["About 3,000", "About 30", "Nobody", "A million"],
+            "answer_text": ["About 3,000"],
+        },
+        {
+            "id": "q2",
+            "date": "2025-06-05",
+            "question": "How many teachers does the budget add?",
+            "choices": ["Two", "140", "1.2 billion", "None"],
+            "answer_text": ["140"],
+        },
         {"id": "q3", "date": "2025-06-05", "question": "Who won the chess championship?"},
     ]
     gold = [
@@ -136,9 +150,29 @@ def test_eval_command(bench: dict[str, Path], tmp_path: Path) -> None:
         "recall@10": 0.6667,
         "mrr@10": 0.6667,
         "n": 3,
+        "answer_contains": 1.0,
+        "cited_contains": 1.0,
+        # The budget passage names all of "two", "140" and "1.2 billion": a third of the credit.
+        "answer_mc": 0.6667,
+        "cited_mc": 0.6667,
     }
     assert "miss q3" in first.stderr and "Who won the chess championship?" in first.stderr
     assert "ms/question" in first.stderr
     assert "Imported: 3 article(s)" in first.stderr
     assert json.loads(again.stdout) == figures
     assert "Imported" not in again.stderr
+
+
+def test_verbose_lists_answers_the_snippets_hold_but_the_sentences_do_not() -> None:
+    case = Case(
+        "q7", "Who spoke?", DAY, frozenset({"a"}), ("Pope Leo XIV", "Dalai Lama"), "Dalai Lama"
+    )
+    snippet = "The Dalai Lama spoke."
+    unstated = Outcome(
+        case, ("a",), Reading("A leader spoke.", snippet, case.choices, case.correct)
+    )
+    stated = Outcome(case, ("a",), Reading(snippet, snippet, case.choices, case.correct))
+
+    lines = unstated_lines([unstated, stated])
+
+    assert lines == ["unstated q7: Who spoke? -> Dalai Lama", "    said: A leader spoke."]

@@ -4,48 +4,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from index.records import Answer, Citation, Hit, Sentence
-from index.search.keyword import STOPWORDS, stem
+from index.search.sentences import Question, Weights, is_furniture, judge, leans_back, stems
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ABBREVIATION = re.compile(
+    r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|St|Gov|Sen|Rep|Gen|Lt|"
+    r"Col|Sgt|Jr|Sr|No|vs|Inc|Corp|Co|Mt|Ft|[A-Z]\.[A-Z])\.$"
+)
+
+
+def _pieces(line: str) -> list[str]:
+    """The line cut at sentence ends, but not after 'Oct.', 'Dr.' or 'U.S.'."""
+    pieces: list[str] = []
+    for piece in _SENTENCE_END.split(line):
+        if pieces and _ABBREVIATION.search(pieces[-1]):
+            pieces[-1] += " " + piece
+        else:
+            pieces.append(piece)
+    return pieces
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage; headings and fragments of under four words are left out."""
     sentences: list[str] = []
     for line in text.splitlines():
-        for piece in _SENTENCE_END.split(line.strip()):
+        for piece in _pieces(line.strip()):
             piece = piece.strip()
             if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’)":
                 sentences.append(piece)
     return sentences
-
-
-def _stems(text: str) -> set[str]:
-    """Lower-cased content words cut to five letters: 'Ukrainian' meets 'Ukraine'."""
-    return {stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS}
-
-
-def shortlist_sentences(
-    question: str, candidates: Sequence[tuple[int, str]], limit: int
-) -> list[tuple[int, str]]:
-    """The distinct candidates sharing most words with the question, best passage first on ties.
-
-    Embedding every sentence of every cited passage costs hundreds of milliseconds on a CPU;
-    the model then only ranks this short list.
-    """
-    wanted = _stems(question)
-    distinct = list(
-        {sentence: (index, sentence) for index, sentence in reversed(candidates)}.values()
-    )
-    distinct.reverse()
-    ranked = sorted(
-        enumerate(distinct),
-        key=lambda item: (-len(wanted & _stems(item[1][1])), item[1][0], item[0]),
-    )
-    return [candidate for _, candidate in ranked[:limit]]
 
 
 def select_hits(hits: Sequence[Hit], top_k: int, per_article: int) -> list[Hit]:
@@ -77,36 +68,147 @@ def trim(text: str, limit: int, around: str = "") -> str:
     return ("…" if start > 0 else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a cited passage: which hit, where in the passage, and its answer score."""
+
+    hit: int
+    position: int
+    text: str
+    score: float
+    news: frozenset[str] = frozenset()  # its content words that are not the question's
+
+
+def candidates(
+    question: str,
+    hits: Sequence[Hit],
+    tuning: Weights,
+    meaning: Sequence[Sequence[float]] = (),
+) -> list[list[Candidate]]:
+    """Every sentence of every hit, scored; restatements score -1 (furniture is found later).
+
+    `meaning`, where given, holds each hit's sentences' cosines with the question.
+    """
+    passages = [split_sentences(hit.chunk.text) for hit in hits]
+    words = [[set(stems(text)) for text in texts] for texts in passages]
+    asked = Question.read(question, [w for row in words for w in row])
+    best_hit = max((hit.score for hit in hits), default=0.0) or 1.0
+    scored: list[list[Candidate]] = []
+    for index, (hit, texts) in enumerate(zip(hits, passages, strict=True)):
+        row: list[Candidate] = []
+        restated = False
+        for position, text in enumerate(texts):
+            # A pronoun or connective is about what the sentence before it is about.
+            about = words[index][position - 1] if position and leans_back(text) else set()
+            judged = judge(asked, text, words[index][position], tuning, about)
+            lead = max(0.0, 1 - position / 8) if hit.chunk.ordinal == 0 else 0.0
+            score = (
+                judged.score
+                + tuning.passage * max(hit.score, 0.0) / best_hit
+                + tuning.lead * lead
+                + (tuning.after_restated if restated else 0.0)
+                + (tuning.meaning * meaning[index][position] if meaning else 0.0)
+            )
+            news = frozenset(words[index][position] - asked.weights.keys())
+            row.append(Candidate(index, position, text, -1.0 if judged.restates else score, news))
+            restated = judged.restates
+        scored.append(row)
+    return scored
+
+
+def unit(passage: list[Candidate], candidate: Candidate) -> list[Candidate]:
+    """The sentence with the one before it when it leans on it; none if that one is unfit."""
+    if not leans_back(candidate.text):
+        return [candidate]
+    before = passage[candidate.position - 1] if candidate.position > 0 else None
+    return [before, candidate] if before is not None and not is_furniture(before.text) else []
+
+
+def _repeats(candidate: Candidate, chosen: Sequence[Candidate], overlap: float) -> bool:
+    """Whether it says what a chosen sentence says: most of its news is already there."""
+    for other in chosen:
+        shared = len(candidate.news & other.news)
+        if candidate.news == other.news or shared > overlap * min(
+            len(candidate.news), len(other.news)
+        ):
+            return True
+    return False
+
+
+def choose(scored: list[list[Candidate]], max_sentences: int, tuning: Weights) -> list[Candidate]:
+    """The best answering sentence with its context, then others nearly as good, no repeats."""
+    ranked = sorted(
+        (c for row in scored for c in row if c.score > tuning.floor),
+        key=lambda c: (-c.score, c.hit, c.position),
+    )
+    chosen: list[Candidate] = []
+    for candidate in ranked:
+        if chosen and candidate.score < tuning.keep * ranked[0].score:
+            break
+        if is_furniture(candidate.text):
+            continue
+        group = unit(scored[candidate.hit], candidate)
+        fresh = [c for c in group if c not in chosen]
+        if not fresh or _repeats(candidate, chosen, tuning.repeat):
+            continue
+        if chosen and len(chosen) + len(fresh) > max_sentences:
+            continue
+        chosen += fresh
+        if len(chosen) >= max_sentences:
+            break
+    return chosen
+
+
+def in_reading_order(chosen: Sequence[Candidate], hits: Sequence[Hit]) -> list[Candidate]:
+    """Articles in the order the answer first uses them; each article's sentences in its order."""
+    first: dict[int, int] = {}
+    for rank, candidate in enumerate(chosen):
+        first.setdefault(hits[candidate.hit].article.id, rank)
+    return sorted(
+        chosen,
+        key=lambda c: (
+            first[hits[c.hit].article.id],
+            hits[c.hit].chunk.ordinal,
+            c.position,
+        ),
+    )
+
+
 def compose_answer(
     question: str,
     hits: Sequence[Hit],
-    sentences: Sequence[tuple[int, str, float]],
     max_sentences: int,
     snippet_chars: int = 320,
+    tuning: Weights | None = None,
+    meaning: Sequence[Sequence[float]] = (),
 ) -> Answer:
-    """The best distinct sentences, each tagged with its passage's citation number.
+    """The sentences that answer, each tagged with its passage's citation number.
 
-    `hits` are the cited passages, best first; `sentences` are (hit index, sentence,
-    relevance) triples from those passages.
+    `hits` are the cited passages, best first; `meaning` as for `candidates`.
     """
     if not hits:
         return Answer(question=question, found=False)
-    picked: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    for index, sentence, _ in sorted(sentences, key=lambda item: -item[2]):
-        key = " ".join(_WORD.findall(sentence.lower()))
-        if key in seen:
-            continue
-        seen.add(key)
-        picked.append((index, sentence))
-        if len(picked) == max_sentences:
-            break
-    if not picked:
-        picked = [(0, trim(hits[0].chunk.text, snippet_chars))]
-    # Number citations in the order the answer first uses them, then the rest by score.
+    tuning = tuning or Weights()
+    scored = candidates(question, hits, tuning, meaning)
+    chosen = in_reading_order(choose(scored, max_sentences, tuning), hits)
+    picked = [(c.hit, c.text) for c in chosen] or [(0, trim(hits[0].chunk.text, snippet_chars))]
+    # A snippet shows its passage around the sentence the answer took from it, or else
+    # around the passage's own best sentence.
+    best = {index: max(row, key=lambda c: c.score).text for index, row in enumerate(scored) if row}
+    best |= {index: sentence for index, sentence in reversed(picked)}
+    return cite(question, hits, picked, best, snippet_chars)
+
+
+def cite(
+    question: str,
+    hits: Sequence[Hit],
+    picked: Sequence[tuple[int, str]],
+    best: dict[int, str],
+    snippet_chars: int,
+) -> Answer:
+    """The answer with its citations, numbered in the order the sentences first use them."""
     order = list(dict.fromkeys([index for index, _ in picked] + list(range(len(hits)))))
     number = {index: n for n, index in enumerate(order, start=1)}
-    best = {index: sentence for index, sentence in reversed(picked)}
     citations = tuple(
         Citation(
             n=number[index],

@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from index.errors import ArchiveError
+from index.records import Answer
+from index.search.answer_score import Reading
 from index.search.fusion import article_ranking
 from index.search.retrieve import Ranking, Timings
 
@@ -25,6 +27,8 @@ class Case:
     question: str
     asked_on: date
     gold: frozenset[str]
+    choices: tuple[str, ...] = ()
+    correct: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Outcome:
 
     case: Case
     ranked: tuple[str, ...]
+    reading: Reading | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,11 @@ def _jsonl(path: Path) -> list[dict[str, object]]:
         raise EvalDataError(f"Cannot read {path}: {error}. Give a JSON Lines file.") from error
 
 
+def _strings(value: object) -> tuple[str, ...]:
+    """A JSON list as strings; anything else as none."""
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
+
+
 def load_cases(questions: Path, gold: Path) -> list[Case]:
     """The gold questions, joined by id to their text and date."""
     asked = {str(row["id"]): row for row in _jsonl(questions)}
@@ -113,11 +123,23 @@ def load_cases(questions: Path, gold: Path) -> list[Case]:
                     question=str(question["question"]),
                     asked_on=date.fromisoformat(str(question["date"])),
                     gold=frozenset(str(key) for key in row["gold"]),  # type: ignore[attr-defined]
+                    choices=_strings(question.get("choices")),
+                    correct=next(iter(_strings(question.get("answer_text"))), ""),
                 )
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EvalDataError(f"Question {row.get('id')!r}: bad or missing {error}.") from error
     return cases
+
+
+def reading(case: Case, answer: Answer) -> Reading:
+    """What the user read for the case: the answer's sentences and its cited snippets."""
+    return Reading(
+        sentences=" ".join(sentence.text for sentence in answer.sentences),
+        snippets="\n".join(citation.snippet for citation in answer.citations),
+        choices=case.choices,
+        correct=case.correct,
+    )
 
 
 def mean_timings(timings: Sequence[Timings]) -> Timings:
@@ -132,6 +154,7 @@ def mean_timings(timings: Sequence[Timings]) -> Timings:
 
 def run_cases(
     rank: Callable[[str, date], Ranking],
+    ask: Callable[[str, date], Answer],
     cases: Sequence[Case],
     article_key: Callable[[Sequence[int]], dict[int, str]],
     k: int = 10,
@@ -139,7 +162,8 @@ def run_cases(
     """Rank every case's passages, its own date as "now"; the first k article keys found.
 
     `rank(question, now)` ranks without the relevance floor (`Archive.rank`), so recall
-    counts articles below the floor too, as retrieval figures always have.
+    counts articles below the floor too, as retrieval figures always have; `ask(question,
+    now)` is the answer a user reads (`Archive.ask`), for the answer figures.
     """
     outcomes, timings = [], []
     for case in cases:
@@ -147,6 +171,13 @@ def run_cases(
         article_ids = article_ranking(ranking.hits)[:k]
         keys = article_key(article_ids)
         # An article not in the gold's file keeps its place under a key no gold can have.
-        outcomes.append(Outcome(case, tuple(keys.get(i, f"article:{i}") for i in article_ids)))
+        answer = ask(case.question, case.asked_on)
+        outcomes.append(
+            Outcome(
+                case,
+                tuple(keys.get(i, f"article:{i}") for i in article_ids),
+                reading(case, answer),
+            )
+        )
         timings.append(ranking.timings)
     return outcomes, mean_timings(timings)

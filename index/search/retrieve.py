@@ -12,13 +12,7 @@ from index.embed.factory import TextEmbedder
 from index.errors import ArchiveError
 from index.ingest.text import valid_text
 from index.records import Answer, Hit
-from index.search.answer import (
-    compose_answer,
-    select_hits,
-    shortlist_sentences,
-    split_sentences,
-    trim,
-)
+from index.search.answer import compose_answer, select_hits
 from index.search.dates import time_range
 from index.search.fusion import Tuning, date_bonus, fuse, scaled, title_bonus
 from index.search.keyword import keyword_search, query_terms
@@ -28,10 +22,6 @@ from index.storage.vectors import VectorIndex
 
 DEPTH = 100  # candidates each retriever hands to the fusion
 KEYWORD_FLOOR = 0.5  # a passage only BM25 found is cited if it scores this share of the best
-# The model ranks this many of the cited passages' sentences (picked by word overlap) for
-# the answer, reading the first SENTENCE_CHARS characters of each.
-SENTENCE_SHORTLIST = 6
-SENTENCE_CHARS = 240
 
 
 class EmptyQuestion(ArchiveError):
@@ -226,28 +216,5 @@ class Retriever:
         return self.compose(question, chosen)
 
     def compose(self, question: str, hits: list[Hit]) -> Answer:
-        """Pick the sentences of the hits closest to the question."""
-        candidates = shortlist_sentences(
-            question,
-            [
-                (index, sentence)
-                for index, hit in enumerate(hits)
-                for sentence in split_sentences(hit.chunk.text)
-            ],
-            SENTENCE_SHORTLIST,
-        )
-        scored: list[tuple[int, str, float]] = []
-        if candidates:
-            query = self.embedder.embed_queries([question])[0]
-            # Sentences are what is searched, so models with prefixes read them as passages.
-            # Only a sentence's opening is compared: a batch pads to its longest text, and news
-            # "sentences" can run to hundreds of tokens.
-            rows = self.embedder.embed_passages(
-                [trim(s, SENTENCE_CHARS) for _, s in candidates], stored=False
-            )
-            similarities = rows @ query
-            scored = [
-                (index, sentence, float(score))
-                for (index, sentence), score in zip(candidates, similarities, strict=True)
-            ]
-        return compose_answer(question, hits, scored, self.settings.answer_sentences)
+        """The sentences of the hits that answer the question; no model call."""
+        return compose_answer(question, hits, self.settings.answer_sentences)

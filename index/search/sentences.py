@@ -1,0 +1,155 @@
+"""What makes a sentence an answer to a question: words it adds, furniture it is not; pure."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.search.keyword import STOPWORDS
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z][\w'’-]*[A-Za-z]")
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|"
+    r"thousand|million|billion|trillion|half)\b",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
+    r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+    r"today|tomorrow|yesterday)\b"
+)
+# Page furniture: bylines, time stamps, captions, share and "read more" lines.
+_FURNITURE = re.compile(
+    r"(\bread more\b|\bvisit (our|the)\b|\bsign up\b|\bsubscribe\b|\bnewsletter\b|"
+    r"\bclick here\b|\bshare this\b|\bsee the (full )?list\b|\bfollow (us|him|her)\b|"
+    r"\bwatch:|\bphoto(s)?\b[:|]|\bgetty images\b|\bap photo\b|\bcredit:|\bcontributing:|"
+    r"\bcontributed to this\b|\breporting by\b|\bthis story (has been|was) updated\b|"
+    r"\b\d{1,2}:\d\d\s*[ap]\.?m\.?\s*(et|pt|ct|edt|est)\b|^by [A-Z][a-z]+ [A-Z]|"
+    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b)",
+    re.IGNORECASE,
+)
+# An opening word that leans on the sentence before: pronouns and connectives.
+_LEANING_TEXT = """
+    he she it they them this that these those his her its their there such however but also and
+    so still yet meanwhile moreover furthermore instead then thus therefore besides additionally
+    nonetheless nevertheless otherwise likewise similarly later
+    """
+_LEANING = frozenset(_LEANING_TEXT.split())
+# Question words that say what kind of information answers.
+_ASKS_NAME = re.compile(r"\b(who|whom|whose|which|where|what (company|country|city|state))\b", re.I)
+_ASKS_NUMBER = re.compile(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percent)", re.I)
+_ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month)\b", re.I)
+# Quiz words that say when, not what: a sentence does not answer by repeating them.
+_GENERIC = frozenset({"week", "recen", "repor", "annou", "news", "lates"})
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each signal counts; tuned on the dev set only."""
+
+    match: float = 1.0  # share of the question's (rarer) words the sentence holds
+    kind: float = 0.6  # holds the kind of thing asked: a name, number or date not in the question
+    new: float = 0.5  # adds words beyond the question's (saturating)
+    after_restated: float = 0.4  # follows a sentence that restates the question
+    passage: float = 0.9  # the passage's retrieval score (best 1)
+    lead: float = 0.2  # near the start of its article
+    meaning: float = 0.0  # cosine of the sentence's vector with the question's, where known
+    missing: float = 0.6  # share of the score left when the asked-for kind is missing
+    floor: float = 0.3  # a sentence scoring no more than this is no answer
+    keep: float = 0.6  # more sentences only if they score this share of the best
+    repeat: float = 0.5  # sentences sharing this share of content words say the same thing
+    restated_novelty: int = 3  # a sentence adding fewer new words than this restates
+    restated_match: float = 0.6
+
+
+def stems(text: str) -> list[str]:
+    """Lower-cased content words cut to five letters, in order."""
+    return [w[:5] for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def is_furniture(sentence: str) -> bool:
+    """A byline, time stamp, caption, share or 'read more' line, a question or a fragment."""
+    first = sentence[:1]
+    return (
+        sentence.rstrip("\"'”’)").endswith("?")
+        or (first.isalpha() and first.islower())
+        or bool(_FURNITURE.search(sentence))
+    )
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether the sentence opens with a pronoun or connective that needs the one before."""
+    first = next(iter(_WORD.findall(sentence[:40].lower())), "")
+    return first in _LEANING
+
+
+def asked_kind(question: str) -> str:
+    """What the question asks for: 'number', 'date', 'name', or '' for anything else."""
+    for kind, pattern in (("number", _ASKS_NUMBER), ("date", _ASKS_DATE), ("name", _ASKS_NAME)):
+        if pattern.search(question):
+            return kind
+    return ""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question read once: its words, what it asks for and its weighted content stems."""
+
+    words: frozenset[str]
+    kind: str
+    weights: dict[str, float]
+
+    @classmethod
+    def read(cls, question: str, pool: Sequence[set[str]]) -> Question:
+        """The question, its stems weighted by how rare they are among the pool's sentences."""
+        wanted = [s for s in dict.fromkeys(stems(question)) if s not in _GENERIC]
+        found = Counter(s for words in pool for s in words if s in wanted)
+        weights = {s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) for s in wanted}
+        words = frozenset(_WORD.findall(question.lower()))
+        return cls(words=words, kind=asked_kind(question), weights=weights)
+
+
+def holds_kind(question: Question, sentence: str) -> float:
+    """1 when the sentence holds what the question asks for (name, number, date) anew."""
+    if question.kind == "number":
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if question.kind == "date":
+        return 1.0 if _DATE.search(sentence) else 0.0
+    news = any(m.group(0).lower() not in question.words for m in _NAME.finditer(sentence))
+    return (1.0 if question.kind == "name" else 0.5) if news else 0.0
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A sentence's score for a question and whether it restates the question."""
+
+    score: float
+    restates: bool
+
+
+def judge(
+    question: Question, sentence: str, words: set[str], tuning: Weights, about: set[str]
+) -> Judged:
+    """The answer score of one sentence (its content stems `words`), before place and passage.
+
+    `about` holds the stems of the sentence a pronoun or connective opening refers to: they
+    count as matched, not as new.
+    """
+    weights = question.weights
+    total = sum(weights.values()) or 1.0
+    meant = words | about
+    match = sum(w for s, w in weights.items() if s in meant) / total
+    new = len(words - weights.keys() - _GENERIC)
+    kind = holds_kind(question, sentence)
+    # Without the name, number or date asked for, a sentence needs more new words to be news.
+    wanting = bool(question.kind) and not kind
+    novelty = tuning.restated_novelty * (2 if wanting else 1)
+    restates = new < novelty and match >= tuning.restated_match
+    score = (tuning.match * match + tuning.kind * kind + tuning.new * min(new, 8) / 8) * (
+        tuning.missing if wanting else 1.0
+    )
+    return Judged(score=0.0 if restates else score, restates=restates)
