@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -80,3 +81,14 @@ def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
     server = Prefork(cli_env(tmp_path_factory.mktemp("prefork")))
     yield server
     server.close()
+
+
+def writer_holds_lock(data_dir: Path) -> bool:
+    """Whether another process holds the archive's one-writer lock right now."""
+    with (data_dir / "write.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False

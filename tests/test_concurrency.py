@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -13,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SEED_QUESTION, SEED_TITLE
+from conftest import SEED_QUESTION, SEED_TITLE, writer_holds_lock
 from prefork import Prefork
 
 from index.archive import Archive
@@ -98,17 +97,6 @@ def ask_in_a_process(prefork: Prefork, data_dir: Path, log: Path) -> dict[str, o
     assert status == 0, log.read_text()
     said = log.read_text()
     return dict(json.loads(said[said.index("\n{") if not said.startswith("{") else 0 :]))
-
-
-def writer_holds_lock(data_dir: Path) -> bool:
-    """Whether another process holds the archive's one-writer lock right now."""
-    with (data_dir / "write.lock").open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        return False
 
 
 def run_paused(

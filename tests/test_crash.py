@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conftest import writer_holds_lock
 from prefork import Prefork
 
 from index.archive import Archive
@@ -71,12 +72,23 @@ class CrashRun:
         return "article(s) added" in self._store_once("refresh", ["sources", "refresh"], kill)
 
     def _store_once(self, what: str, argv: list[str], kill: bool) -> str:
-        """Run a command that stores articles; with `kill`, SIGKILL it after it stored one."""
+        """Run a command that stores articles; with `kill`, SIGKILL it once it stored one or,
+        half the time, at a random moment while it holds the write lock (an import stores
+        its batch at the end, so "one stored" can come just before it exits)."""
         log, store = self.log(), Store(self.settings.data_dir / "archive.sqlite3")
         try:
             target = self.articles(store) + 1
+            deadline = time.monotonic() + self.rng.uniform(0, 0.5)
+            while_locked = self.rng.random() < 0.5
+
+            def ready() -> bool:
+                if self.articles(store) >= target:
+                    return True
+                locked = while_locked and time.monotonic() > deadline
+                return locked and writer_holds_lock(self.settings.data_dir)
+
             pid = self.prefork.start(argv, self.env(), log)
-            if kill and self.prefork.pause_when(pid, lambda: self.articles(store) >= target):
+            if kill and self.prefork.pause_when(pid, ready):
                 self._kill(pid, what)
             else:
                 assert self.prefork.wait(pid) == 0, log.read_text()
@@ -109,11 +121,11 @@ class CrashRun:
             assert source is not None
             log = self.log()
             pid = self.prefork.start(["sources", "remove", str(source.id)], self.env(), log)
-            deadline = time.monotonic() + self.rng.uniform(0, 0.3)
-            at_random = self.rng.random() < 0.5
+            deadline = time.monotonic() + self.rng.uniform(0, 0.12)
+            at_random = self.rng.random() < 0.6
 
             def ready() -> bool:
-                if at_random:
+                if at_random:  # a moment of its short life: opening, deleting or saving
                     return time.monotonic() > deadline
                 return store.get_source(source.id) is None
 
@@ -169,6 +181,15 @@ def test_killed_imports_rebuilds_and_refreshes_lose_nothing(
         assert prefork.run(["sources", "add", feed.url], run.env(), added) == 0, added.read_text()
         run.done |= {s.title for s in feed.stories()}
         paths = grow(run, batches, feed, removable, tmp_path / "corpus")
+        for _ in range(6):  # top up: each kind killed at least once, however the timing fell
+            if run.kills["refresh"]:
+                break
+            feed.live += 1
+            run.refresh_once(kill=True)
+        for _ in range(6):
+            if run.kills["remove"]:
+                break
+            run.remove_once(removable, kill=True)
         for _ in range(12):  # top up: the kills that missed because their work ran out
             if sum(run.kills.values()) >= 24:
                 break
