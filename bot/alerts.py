@@ -13,6 +13,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import render
+from bot.buttons import REMOVE_TOPIC
 from bot.context import Command, Context, run_archive
 from bot.handlers import question_text, reply
 from index.alerts.alerts import MAX_TOPIC_CHARS, Alerts, BadTopic
@@ -52,7 +53,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("subscriptions", subscriptions, filters=new))
     application.add_handler(CommandHandler("unsubscribe", unsubscribe, filters=new))
     application.add_handler(CommandHandler("digest", digest, filters=new))
-    application.add_handler(CallbackQueryHandler(button, pattern=r"^alert:"))
+    application.add_handler(CallbackQueryHandler(button, pattern=REMOVE_TOPIC.pattern))
     if application.job_queue is None:
         log.warning("No job queue (install python-telegram-bot[job-queue]): no daily digests")
         return
@@ -105,7 +106,7 @@ def mute_keyboard(alerts: tuple[Alert, ...]) -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     f"🔕 {render.shorten(name, BUTTON_TOPIC_CHARS)}",
-                    callback_data=f"alert:del:{number}",
+                    callback_data=REMOVE_TOPIC.data(number),
                 )
             ]
             for number, name in list(topics.items())[:BUTTONS_UP_TO]
@@ -255,7 +256,7 @@ async def subscriptions(update: Update, context: Context) -> None:
             [
                 InlineKeyboardButton(
                     f"🗑 #{s.id} {render.shorten(s.topic, BUTTON_TOPIC_CHARS)}",
-                    callback_data=f"alert:del:{s.id}",
+                    callback_data=REMOVE_TOPIC.data(s.id),
                 )
             ]
             for s in found[:BUTTONS_UP_TO]
@@ -321,14 +322,14 @@ async def button(update: Update, context: Context) -> None:
     if query is None:
         return
     message = query.message if isinstance(query.message, Message) else None
-    value = (query.data or "").rpartition(":")[2]
-    if message is None or not value.isdigit():
+    number = REMOVE_TOPIC.parse(query.data)
+    if message is None or number is None:
         await query.answer("This button has expired: use /subscriptions.", show_alert=True)
         return
     if not await may_change(message.chat, query.from_user.id, context):
         await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
         return
-    removed = await run_archive(context, _alerts(context).unsubscribe, message.chat.id, int(value))
-    await query.answer(f"Topic #{value} removed." if removed else "That topic is already gone.")
+    removed = await run_archive(context, _alerts(context).unsubscribe, message.chat.id, number)
+    await query.answer(f"Topic #{number} removed." if removed else "That topic is already gone.")
     if removed:
-        await reply(message, f"Removed topic #{value}; no more alerts for it.")
+        await reply(message, f"Removed topic #{number}; no more alerts for it.")

@@ -40,6 +40,7 @@ PASSAGE = ButtonKind("passage")  # '📄 n': the cited passage's chunk id
 REFRESH_SOURCE = ButtonKind("src:refresh")  # '🔄 #id'
 ASK_REMOVE_SOURCE = ButtonKind("src:ask")  # '🗑 #id': asks before removing
 REMOVE_SOURCE = ButtonKind("src:remove")  # 'Yes, remove #id'
+REMOVE_TOPIC = ButtonKind("alert:del")  # '🗑 #id' under /subscriptions, '🔕' under an alert
 
 
 async def expired(query: CallbackQuery) -> None:

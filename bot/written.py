@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -84,7 +85,12 @@ async def send_written(
     reply = GrowingReply(asked, note)
     try:
         written = await write_answer(
-            data.writer, data.archive.embedder, extractive, passages, progress=reply.show
+            data.writer,
+            data.archive.embedder,
+            extractive,
+            passages,
+            progress=reply.show,
+            offload=functools.partial(run_archive, context),
         )
     except TelegramError as error:  # an edit failed mid-way: the final answer still goes out
         log.warning("Streaming the written answer failed: %s", error)

@@ -18,13 +18,12 @@ from index.alerts.matching import Delivery
 @contextmanager
 def opened(settings: Settings) -> Iterator[Alerts]:
     """The archive's alerts, closed at the end."""
-    archive = Archive.open(settings)
-    alerts = Alerts(archive)
-    try:
-        yield alerts
-    finally:
-        alerts.close()
-        archive.close()
+    with Archive.open(settings) as archive:
+        alerts = Alerts(archive)
+        try:
+            yield alerts
+        finally:
+            alerts.close()
 
 
 def delivery_json(delivery: Delivery) -> dict[str, object]:

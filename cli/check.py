@@ -55,12 +55,12 @@ def report_text(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
 def check_command(settings: Settings, as_json: bool, fix: bool) -> None:
     """Check that passages, keyword index and vectors agree; exit status 1 if not."""
     repaired: tuple[str, ...] | None = None
-    archive = Archive(settings, check_model=False)
-    report = check(archive)
-    if fix:
-        before = report
-        report = repair(archive)
-        repaired = tuple(p for p in before.problems if p not in report.problems)
+    with Archive(settings, check_model=False) as archive:
+        report = check(archive)
+        if fix:
+            before = report
+            report = repair(archive)
+            repaired = tuple(p for p in before.problems if p not in report.problems)
     click.echo(report_json(report, repaired) if as_json else report_text(report, repaired))
     if not report.ok:
         sys.exit(1)

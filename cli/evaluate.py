@@ -126,29 +126,29 @@ def evaluate(
     data_dir = data_dir or settings.data_dir / "eval" / articles.stem
     settings = settings.model_copy(update={"data_dir": data_dir})
     cases = load_cases(questions, gold)
-    archive = Archive(settings)
-    archive.sync()
-    import_articles(archive, articles)
-    by_url, alias = first_ids_by_url(articles)
-    cases = [replace(c, gold=frozenset(alias.get(g, g) for g in c.gold)) for c in cases]
+    with Archive(settings) as archive:
+        archive.sync()
+        import_articles(archive, articles)
+        by_url, alias = first_ids_by_url(articles)
+        cases = [replace(c, gold=frozenset(alias.get(g, g) for g in c.gold)) for c in cases]
 
-    def article_key(ids: Sequence[int]) -> dict[int, str]:
-        return {
-            i: key.external_id or by_url.get(key.url or "", f"article:{i}")
-            for i, key in archive.article_keys(ids).items()
-        }
+        def article_key(ids: Sequence[int]) -> dict[int, str]:
+            return {
+                i: key.external_id or by_url.get(key.url or "", f"article:{i}")
+                for i, key in archive.article_keys(ids).items()
+            }
 
-    def rank(question: str, now: date) -> Ranking:
-        return archive.rank(question, now=now, floor=False)
+        def rank(question: str, now: date) -> Ranking:
+            return archive.rank(question, now=now, floor=False)
 
-    def ask(question: str, now: date) -> Answer:
-        return archive.ask(question, now=now)
+        def ask(question: str, now: date) -> Answer:
+            return archive.ask(question, now=now)
 
-    outcomes, timings = run_cases(rank, ask, cases, article_key, k)
-    written = written_figures(settings, archive, cases, article_key) if llm else None
-    scores = score(outcomes)
-    answers = answer_scores([o.reading for o in outcomes if o.reading and o.case.correct])
-    heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
+        outcomes, timings = run_cases(rank, ask, cases, article_key, k)
+        written = written_figures(settings, archive, cases, article_key) if llm else None
+        scores = score(outcomes)
+        answers = answer_scores([o.reading for o in outcomes if o.reading and o.case.correct])
+        heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
     figures: dict[str, object] = dict(scores.as_json())
     if written is not None:
         figures["written"] = written.as_json()

@@ -37,7 +37,8 @@ def main(ctx: click.Context) -> None:
         settings = Settings()
     except ValidationError as error:
         raise click.ClickException(settings_problem(error)) from error
-    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING", key)
     ctx.obj = settings
 
 
@@ -57,9 +58,9 @@ def ask(
 ) -> None:
     """Answer QUESTION from the archive, with numbered citations."""
     use_model = use_llm(settings, llm)
-    archive = Archive.open(settings, announce=to_stderr)
-    answer = archive.ask(" ".join(question), k=k)
-    result = write(settings, archive, answer) if use_model else Written(answer, "extractive")
+    with Archive.open(settings, announce=to_stderr) as archive:
+        answer = archive.ask(" ".join(question), k=k)
+        result = write(settings, archive, answer) if use_model else Written(answer, "extractive")
     if result.reason and not as_json:
         click.echo(f"(written answer not used: {result.reason})", err=True)
     click.echo(answer_json(result.answer, result) if as_json else answer_text(result.answer))
@@ -70,7 +71,12 @@ def ask(
 @archive_errors
 def chat(settings: Settings) -> None:
     """A conversation in the terminal; an empty line or Ctrl-D ends it."""
-    archive = Archive.open(settings, announce=to_stderr)
+    with Archive.open(settings, announce=to_stderr) as archive:
+        converse(archive)
+
+
+def converse(archive: Archive) -> None:
+    """Questions from the terminal until an empty line or Ctrl-D; follow-ups read in context."""
     click.echo("Ask about the news archive. An empty line or Ctrl-D ends the chat.")
     previous: str | None = None
     while True:
@@ -97,8 +103,10 @@ def chat(settings: Settings) -> None:
 @archive_errors
 def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Import articles from files and folders (.txt, .md, .html, .json, .jsonl)."""
-    archive = Archive.open(settings)
-    with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
+    with (
+        Archive.open(settings) as archive,
+        tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar,
+    ):
         report = archive.import_paths(paths, progress=bar.update)
     for failure in report.failures:
         click.echo(f"failed: {failure.where}: {failure.why}", err=True)
@@ -123,10 +131,10 @@ index.add_command(check_command)
 @archive_errors
 def rebuild(settings: Settings) -> None:
     """Re-embed every passage into a new index and swap it in when whole."""
-    archive = Archive.open(settings, check_model=False)
-    total = archive.counts().chunks
-    with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
-        count = archive.rebuild(progress=bar.update)
+    with Archive.open(settings, check_model=False) as archive:
+        total = archive.counts().chunks
+        with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
+            count = archive.rebuild(progress=bar.update)
     click.echo(f"Rebuilt the index: {count} passages with {archive.embedder.name}.")
 
 
@@ -136,7 +144,8 @@ def rebuild(settings: Settings) -> None:
 @archive_errors
 def stats(settings: Settings, as_json: bool) -> None:
     """Articles, passages, model, dimension, index type and bytes on disk."""
-    figures = asdict(Archive(settings, check_model=False).stats())
+    with Archive(settings, check_model=False) as archive:
+        figures = asdict(archive.stats())
     if as_json:
         click.echo(json.dumps(figures))
     else:

@@ -39,10 +39,9 @@ def to_stderr(message: str) -> None:
 @contextmanager
 def opened_sources(settings: Settings) -> Iterator[Sources]:
     """The archive's sources with a fetcher, both closed at the end."""
-    archive = Archive.open(settings)
-    fetcher = Fetcher(settings)
-    try:
-        yield Sources(archive, fetcher)
-    finally:
-        fetcher.close()
-        archive.close()
+    with Archive.open(settings) as archive:
+        fetcher = Fetcher(settings)
+        try:
+            yield Sources(archive, fetcher)
+        finally:
+            fetcher.close()

@@ -50,6 +50,7 @@ class Archive:
         self.store = Store(self.data_dir / "archive.sqlite3")
         stored = self.store.get_meta("model")
         if check_model and stored and stored != self.embedder.name:
+            self.store.close()
             raise ModelMismatch(
                 f"The index was built with {stored!r} but EMBEDDING_MODEL and "
                 f"EMBEDDING_BACKEND give {self.embedder.name!r}. Run `newsbot index rebuild` "
@@ -93,6 +94,12 @@ class Archive:
             archive.close()
             raise
         return archive
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop the retriever's threads and release the database."""

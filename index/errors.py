@@ -35,7 +35,3 @@ class UnknownSource(ArchiveError):
 
 class WriterBusy(ArchiveError):
     """Another process is writing to the archive right now."""
-
-
-class IndexUnreadable(ArchiveError):
-    """The vector index file on disk cannot be read."""

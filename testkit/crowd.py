@@ -62,24 +62,23 @@ def crowd(
             telegram_file_url=fake.file_url,
             questions_per_minute=limit,
         )
-        archive = Archive(settings, embedder=embedder)
-        archive.seed()
-        archive.add_drafts(
-            ArticleDraft(title=s.title, text=s.text) for s in map(story, range(per_user - 1))
-        )
-        with RunningBot(build_application(settings, archive)):
-            started = time.monotonic()
-            sent: dict[int, list[tuple[Json, float]]] = {}
-            with fake.together():  # all of them in the bot's next getUpdates
-                for user in range(10_000, 10_000 + users):
-                    sent[user] = [(fake.send(q, user), time.monotonic()) for q in questions]
-            latencies = _wait_for_replies(fake, [m for pairs in sent.values() for m in pairs])
-            seconds = time.monotonic() - started
-            answers = {
-                user: [fake.replies_now(message)[0].text for message, _ in pairs]
-                for user, pairs in sent.items()
-            }
-        archive.close()
+        with Archive(settings, embedder=embedder) as archive:
+            archive.seed()
+            archive.add_drafts(
+                ArticleDraft(title=s.title, text=s.text) for s in map(story, range(per_user - 1))
+            )
+            with RunningBot(build_application(settings, archive)):
+                started = time.monotonic()
+                sent: dict[int, list[tuple[Json, float]]] = {}
+                with fake.together():  # all of them in the bot's next getUpdates
+                    for user in range(10_000, 10_000 + users):
+                        sent[user] = [(fake.send(q, user), time.monotonic()) for q in questions]
+                latencies = _wait_for_replies(fake, [m for pairs in sent.values() for m in pairs])
+                seconds = time.monotonic() - started
+                answers = {
+                    user: [fake.replies_now(message)[0].text for message, _ in pairs]
+                    for user, pairs in sent.items()
+                }
     return LoadResult(users, per_user, limit, answers, latencies, seconds)
 
 

@@ -21,7 +21,8 @@ class RunningBot:
 
     def __enter__(self) -> RunningBot:
         self._thread.start()
-        self._ready.wait(60)
+        if not self._ready.wait(60):
+            raise RuntimeError("The bot did not start within 60 s.")
         if self._error is not None:
             raise self._error
         return self

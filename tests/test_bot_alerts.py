@@ -123,6 +123,7 @@ def test_a_matching_story_alerts_its_subscriber_once(desk: Desk) -> None:
     desk.web.publish(TELESCOPES)
 
     refreshed = desk.refresh()
+    desk.fake.wait(lambda: bool(desk.alerts_to(reader)))  # the alert goes out after the reply
     first = desk.alerts_to(reader)
     desk.refresh()
     again = desk.alerts_to(reader)

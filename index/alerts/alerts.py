@@ -199,13 +199,15 @@ class Alerts:
         if not matches:
             return []
         texts = self.subscriptions.article_texts(sorted({m.hit.article.id for m in matches}))
+        if not texts:  # their source was removed meanwhile
+            return []
         first = min(chunk for chunk, _ in texts.values())
         keys = story_keys(texts, self._earlier_than(first))
         after = {s.id: s.after_chunk for s in found}
         kept: dict[tuple[int, int], Match] = {}
         for match in matches:
-            story = keys[match.hit.article.id]
-            if story > after[match.subscription]:
+            story = keys.get(match.hit.article.id)
+            if story is not None and story > after[match.subscription]:
                 kept.setdefault((match.subscription, story), match)
         return [(match, story) for (_, story), match in kept.items()]
 

@@ -250,16 +250,18 @@ class Store:
 
     def hits(self, ids: Sequence[int]) -> dict[int, Hit]:
         """Chunks with their articles (score 0), by chunk id; unknown ids are left out."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT c.id, c.article_id, c.ordinal, c.text, {_ARTICLE_COLUMNS} "
-                f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
-                [int(i) for i in ids],
-            ).fetchall()
-        return {int(row[0]): Hit(Chunk(*row[:4]), article_row(row[4:]), 0.0) for row in rows}
+        found: dict[int, Hit] = {}
+        for start in range(0, len(ids), 900):  # SQLite caps the variables of one statement
+            batch = [int(i) for i in ids[start : start + 900]]
+            marks = ",".join("?" * len(batch))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT c.id, c.article_id, c.ordinal, c.text, {_ARTICLE_COLUMNS} FROM "
+                    f"chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+                    batch,
+                ).fetchall()
+            found |= {int(r[0]): Hit(Chunk(*r[:4]), article_row(r[4:]), 0.0) for r in rows}
+        return found
 
     def keyword_search(self, expression: str, limit: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""

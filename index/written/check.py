@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,8 +148,3 @@ def missing_facts(sentence: str, passage: str) -> list[str]:
         for fact in stated_facts(sentence)
         if (fact not in numbers if fact[0].isdigit() else not name_present(fact, stems, acronyms))
     ]
-
-
-def check_text(checker: Checker, raw: Sequence[str]) -> list[Verdict]:
-    """Every sentence checked, in order."""
-    return [checker.check(parse_sentence(sentence)) for sentence in raw]

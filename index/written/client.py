@@ -18,7 +18,7 @@ from index.settings import Settings
 NO_KEY = "not-needed"
 
 
-class ModelUnavailable(ArchiveError):
+class ModelCallFailed(ArchiveError):
     """The model did not give a usable answer; the reason never holds the key."""
 
 
@@ -66,9 +66,9 @@ class ModelClient:
                     temperature=0,
                 )
             except Exception as error:
-                raise ModelUnavailable(reason(error)) from error
+                raise ModelCallFailed(reason(error)) from error
         if not response.choices or not response.choices[0].message.content:
-            raise ModelUnavailable("the model sent an empty reply")
+            raise ModelCallFailed("the model sent an empty reply")
         return response.choices[0].message.content
 
     async def stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
@@ -88,9 +88,9 @@ class ModelClient:
                         written = True
                         yield chunk.choices[0].delta.content
             except Exception as error:
-                raise ModelUnavailable(reason(error)) from error
+                raise ModelCallFailed(reason(error)) from error
         if not written:
-            raise ModelUnavailable("the model sent an empty reply")
+            raise ModelCallFailed("the model sent an empty reply")
 
 
 def as_params(messages: list[Message]) -> list[ChatCompletionMessageParam]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from index.embed.factory import TextEmbedder
 from index.records import Answer, Sentence
 from index.written.check import Checker, Verdict, complete_sentences, parse_sentence
-from index.written.client import ModelClient, ModelUnavailable
+from index.written.client import ModelCallFailed, ModelClient
 from index.written.prompt import build_messages
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,20 @@ class Written:
     text: str = ""  # what the model wrote, unchecked: for logs and the smoke test only
 
 
+# Runs a check (a model call) off the event loop: the bot passes its bounded archive executor.
+Offload = Callable[..., Awaitable[Verdict]]
+
+
 class Writing:
     """Sentences checked as they arrive; `answer` holds only the supported ones."""
 
-    def __init__(self, checker: Checker, extractive: Answer, progress: Progress | None) -> None:
+    def __init__(
+        self, checker: Checker, extractive: Answer, progress: Progress | None, offload: Offload
+    ) -> None:
         self.checker = checker
         self.extractive = extractive
         self.progress = progress
+        self.offload = offload
         self.kept: list[Sentence] = []
         self.dropped: list[Verdict] = []
         self.pending = ""
@@ -56,7 +63,7 @@ class Writing:
 
     async def judge(self, raw: str) -> None:
         """Check one sentence off the event loop; keep it, or note why it was dropped."""
-        verdict = await asyncio.to_thread(self.checker.check, parse_sentence(raw))
+        verdict = await self.offload(self.checker.check, parse_sentence(raw))
         if verdict.supported_by is None:
             self.dropped.append(verdict)
             return
@@ -79,13 +86,14 @@ async def write_answer(
     *,
     stream: bool = True,
     progress: Progress | None = None,
+    offload: Offload = asyncio.to_thread,
 ) -> Written:
     """The model's answer with unsupported sentences dropped; the extractive one when it fails."""
     if not extractive.found or not passages:
         return Written(extractive, "extractive", reason="nothing clears the relevance floor")
     if client.busy:
         return fallback(extractive, "every model slot is busy")
-    writing = Writing(Checker(embedder, passages), extractive, progress)
+    writing = Writing(Checker(embedder, passages), extractive, progress, offload)
     messages = build_messages(extractive.question, passages)
     try:
         async with asyncio.timeout(client.timeout):
@@ -98,7 +106,7 @@ async def write_answer(
             await writing.finish()
     except TimeoutError:
         return fallback(extractive, "the model did not answer in time", writing)
-    except ModelUnavailable as error:
+    except ModelCallFailed as error:
         return fallback(extractive, str(error), writing)
     if not writing.kept:
         return fallback(extractive, "no written sentence is supported", writing)
