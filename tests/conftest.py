@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +24,9 @@ os.environ.setdefault(
 
 from index.archive import Archive
 from index.embed.sbert import Embedder
+from index.errors import WriterBusy
 from index.settings import Settings
+from index.storage.vector_files import write_lock
 from testkit.stories import SEED_QUESTION, SEED_TITLE
 
 DATA = Path(__file__).parent / "data"
@@ -85,10 +86,8 @@ def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
 
 def writer_holds_lock(data_dir: Path) -> bool:
     """Whether another process holds the archive's one-writer lock right now."""
-    with (data_dir / "write.lock").open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        return False
+    try:
+        with write_lock(data_dir / "write.lock", wait=False):
+            return False
+    except WriterBusy:
+        return True

@@ -23,6 +23,7 @@ from index.alerts.matching import (
 from index.archive import Archive
 from index.errors import ArchiveError
 from index.ingest.chunking import embedding_text
+from index.ingest.text import valid_text
 from index.records import Hit
 from index.search.answer import split_sentences, trim
 from index.sources.neardup import NearDuplicates
@@ -59,7 +60,7 @@ class Subscribed:
 
 def clean_topic(topic: str) -> str:
     """One line of 1 to MAX_TOPIC_CHARS characters with a word in it; BadTopic otherwise."""
-    text = " ".join(topic.encode("utf-8", "replace").decode("utf-8").split())
+    text = " ".join(valid_text(topic).split())
     if not any(ch.isalnum() for ch in text):
         raise BadTopic("A topic needs some words.")
     if len(text) > MAX_TOPIC_CHARS:
