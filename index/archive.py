@@ -24,10 +24,11 @@ from index.records import (
 )
 from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
+from index.storage.keywords import FOLDER, KeywordIndex
 from index.storage.legacy import import_legacy_vectors, legacy_files
 from index.storage.store import Store
 from index.storage.vector_cache import VectorCache
-from index.storage.vector_files import write_lock
+from index.storage.vector_files import remove_path, write_lock
 from index.storage.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class Archive:
         self.cache = VectorCache(
             self.store, self.data_dir / "vectors.faiss", settings.index_type, self._model_dim
         )
-        self.retriever = Retriever(settings, self.store, self.vectors, self.embedder)
+        self.keywords = KeywordIndex(self.store.keywords, self.data_dir / FOLDER)
+        self.retriever = Retriever(settings, self.store, self.vectors, self.keywords, self.embedder)
 
     @classmethod
     def open(
@@ -128,8 +130,8 @@ class Archive:
         return write_lock(self.data_dir / "write.lock", wait)
 
     def temp_files(self) -> list[Path]:
-        """Half-written index files of processes that were killed while saving."""
-        return self.cache.stale_temp_files()
+        """Half-written index files and folders of processes that were killed while saving."""
+        return self.cache.stale_temp_files() + self.keywords.stale_folders()
 
     @contextmanager
     def _writing(self, wait: bool = True) -> Iterator[None]:
@@ -137,13 +139,14 @@ class Archive:
         with self.write_lock(wait):
             for stale in self.temp_files():
                 log.info("Removing %s, left by a process that was killed", stale.name)
-                stale.unlink(missing_ok=True)
+                remove_path(stale)
             yield
 
-    # keeping SQLite and FAISS in step
+    # keeping SQLite, FAISS and the keyword index in step
 
     def sync(self, wait: bool = False) -> int:
-        """Embed passages stored without a vector (by an older archive), and refresh FAISS.
+        """Embed passages stored without a vector (by an older archive); refresh FAISS and
+        the keyword index.
 
         Without `wait`, a sync while another process writes is skipped: a reader must not
         wait for a long import, and every question catches up with SQLite anyway.
@@ -152,12 +155,26 @@ class Archive:
             with self._writing(wait):
                 embedded = self._embed_missing()
                 self.cache.save_if_behind()
+                self.update_keywords()
                 return embedded
         except WriterBusy:
             log.info("Another writer is at work; skipping the catch-up")
             return 0
 
+    def update_keywords(self) -> None:
+        """Bring the keyword index up to SQLite (the caller holds the write lock); a damaged
+        one is rebuilt from SQLite."""
+        try:
+            self.keywords.catch_up()
+        except (OSError, ValueError) as error:
+            log.warning("Rebuilding the keyword index from SQLite: %s", error)
+            self.keywords.rebuild()
+
     def _embed_missing(self) -> int:
+        # The cheap check first: FAISS holds exactly the stored vectors (their stamp matches),
+        # each vector belongs to a passage, so equal counts mean no passage lacks one.
+        if len(self.vectors()) == self.store.chunk_count():
+            return 0
         missing = self.store.vectors.missing()
         if len(missing):
             log.info("Embedding %d passages stored without a vector", len(missing))
@@ -178,9 +195,8 @@ class Archive:
     ) -> ImportReport:
         """Store new articles, each with its passages' vectors in the same transaction."""
         with self._writing():
-            report = Importer(self.store, self.embedder, self.settings).add(
-                drafts, source_id, progress
-            )
+            importer = Importer(self.store, self.embedder, self.settings, self.update_keywords)
+            report = importer.add(drafts, source_id, progress)
             if report.added:
                 self.cache.save_if_behind()
         return report
@@ -206,10 +222,11 @@ class Archive:
         return report
 
     def remove_chunks(self, chunk_ids: list[int]) -> None:
-        """Refresh FAISS after chunks (and, by cascade, their vectors) left SQLite."""
+        """Refresh FAISS and the keyword index after chunks (and their vectors) left SQLite."""
         if chunk_ids:
             with self._writing():
                 self.cache.save_if_behind()
+                self.update_keywords()
 
     # answers
 
@@ -267,10 +284,14 @@ class Archive:
                 if progress:
                     progress(len(rows))
             self.store.vectors.swap_in_rebuild(name, self.embedder.dim)
+            self.update_keywords()
             return len(self.cache.rebuild())
 
     def backup(self, folder: Path) -> Path:
-        """An online, consistent copy of the archive (SQLite's backup API) in an empty folder."""
+        """An online, consistent copy of the archive (SQLite's backup API) in an empty folder.
+
+        SQLite holds everything: the vector and keyword indexes are rebuilt from it on open.
+        """
         target = folder / "archive.sqlite3"
         if target.exists():
             raise ArchiveError(f"{folder} already holds an archive; back up into a new folder.")
@@ -285,7 +306,7 @@ class Archive:
         """Counts, model and size on disk."""
         counts = self.store.counts()
         vectors = self.vectors() if self.store.vectors.count() else None
-        size = sum(
+        size = self.keywords.size() + sum(
             p.stat().st_size
             for p in self.data_dir.iterdir()
             if p.is_file() and not p.name.startswith(".")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.archive import Archive
+from index.storage.keywords import FOLDER
+from index.storage.vector_files import remove_path
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,25 @@ def _cache_notes(archive: Archive) -> tuple[list[str], list[str]]:
     return [], []
 
 
+def _keyword_notes(archive: Archive) -> tuple[list[str], list[str]]:
+    """(problems, notes) of the keyword index against the passages in SQLite."""
+    keywords = archive.keywords
+    if not keywords.exists():
+        return [], [f"The keyword index {FOLDER} is not built yet; the next writer builds it."]
+    if keywords.damaged():
+        return [
+            f"The keyword index {FOLDER} is damaged or does not match the passages. Run "
+            "`newsbot index check --repair` to rebuild it from SQLite (no model needed)."
+        ], []
+    added, removed = keywords.behind()
+    if added or removed:
+        return [], [
+            f"The keyword index lacks {added} new passage(s) and {removed} removal(s); "
+            "the next import, refresh or bot start applies them."
+        ]
+    return [], []
+
+
 def _waiting_notes(archive: Archive, missing: np.ndarray) -> list[str]:
     notes = []
     if len(missing):
@@ -96,11 +117,10 @@ def check(archive: Archive) -> CheckReport:
         vectors = archive.store.vectors.count()
         missing = archive.store.vectors.missing()
         problems = _meta_problems(archive, vectors) + _vector_problems(archive)
-        if not archive.store.keyword_index_ok():
-            problems.append("The keyword index does not match the passages.")
         cache_problems, notes = _cache_notes(archive)
-        problems += cache_problems
-        notes += _waiting_notes(archive, missing)
+        keyword_problems, keyword_notes = _keyword_notes(archive)
+        problems += cache_problems + keyword_problems
+        notes += keyword_notes + _waiting_notes(archive, missing)
     return CheckReport(
         counts.articles, counts.chunks, vectors, tuple(problems), tuple(notes), len(missing)
     )
@@ -111,9 +131,11 @@ def repair(archive: Archive) -> CheckReport:
     if archive.store.get_meta("model") not in (None, archive.embedder.name):
         return check(archive)  # switching models is `newsbot index rebuild`, on purpose
     with archive.write_lock():
-        if not archive.store.keyword_index_ok():
-            archive.store.rebuild_keyword_index()
         for stale in archive.temp_files():
-            stale.unlink(missing_ok=True)
+            remove_path(stale)
+        if archive.keywords.damaged():
+            archive.keywords.rebuild()
+        else:
+            archive.update_keywords()
         archive.cache.rebuild()
     return check(archive)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from index.embed.factory import TextEmbedder
 from index.ingest.chunking import chunk_text, embedding_text
@@ -36,11 +36,15 @@ def record_model(store: Store, embedder: TextEmbedder) -> None:
 
 @dataclass
 class Importer:
-    """Stores drafts in one archive; the caller holds the write lock."""
+    """Stores drafts in one archive; the caller holds the write lock.
+
+    `stored` runs after each batch is stored (the archive updates its keyword index there).
+    """
 
     store: Store
     embedder: TextEmbedder
     settings: Settings
+    stored: Callable[[], object] = field(default=lambda: None)
 
     def add(
         self,
@@ -96,4 +100,5 @@ class Importer:
                 item.draft, item.digest, item.pieces, source_id, vectors[start:end]
             )
             start = end
+        self.stored()
         return ImportReport(added=len(batch), chunks=len(texts))

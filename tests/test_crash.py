@@ -210,6 +210,8 @@ def test_killed_imports_rebuilds_and_refreshes_lose_nothing(
         assert all(run.kills.values()), run.kills
         stories = [item for items in batches for item in items] + feed.stories()
         assert checked["ok"] and checked["articles"] == len(stories) + 1
+        assert not [n for n in checked["notes"] if "keyword" in n], checked["notes"]
+        assert reader.keywords.passages() == checked["chunks"]
         assert contents(settings, embedder) == uninterrupted(tmp_path, paths, feed, embedder)
     for item in stories:
         cited = [hit.article.title for hit in reader.retriever.search(item.question, 10)]

@@ -19,7 +19,7 @@ from index.embed.sbert import Embedder, bundled_model_path, prefixes_for
 from index.records import ArticleDraft, Counts
 from index.search.dates import DateRange, time_range
 from index.search.followup import rewrite_followup
-from index.search.keyword import match_expression, query_terms, telling_terms
+from index.search.keyword import query_terms, telling_terms
 from index.settings import Settings
 
 NOW = date(2025, 6, 5)  # a Thursday
@@ -92,13 +92,13 @@ def test_keyword_index_follows_imports_and_removals(stories: Archive) -> None:
     source = stories.store.add_source("file", "file:///tmp/extra")
     extra = ArticleDraft(title="Quillfeather award", text="The Quillfeather prize went to a poet.")
     stories.add_drafts([extra], source_id=source.id)
-    found = stories.store.keyword_search(match_expression(["quillfeather"]), 5)
+    found = stories.keywords.search(["quillfeather"], 5)
     assert len(found) == 1
 
     stories.remove_chunks(stories.store.remove_source(source.id))
 
-    assert stories.store.keyword_search(match_expression(["quillfeather"]), 5) == []
-    assert stories.store.keyword_index_ok()
+    assert stories.keywords.search(["quillfeather"], 5) == []
+    assert stories.keywords.behind() == (0, 0)
 
 
 def test_search_syntax_in_a_question_is_just_words(stories: Archive) -> None:
@@ -142,7 +142,7 @@ def test_a_version_1_archive_is_migrated_with_nothing_lost(
             1,
         )
         assert source.added_at == datetime(2025, 5, 20, 8, tzinfo=UTC)
-        assert len(archive.store.keyword_search(match_expression(["zorvath"]), 5)) == 1
+        assert len(archive.keywords.search(["zorvath"], 5)) == 1
         answer = archive.ask("How many workers will the Zorvath plant employ?", now=NOW)
         assert answer.citations[0].url == "https://news.test/zorvath"
     finally:

@@ -121,7 +121,8 @@ def make_legacy(archive: Archive, left_out: int) -> np.ndarray:
     with sqlite3.connect(archive.data_dir / "archive.sqlite3") as db:
         db.executescript(
             "DROP TABLE chunk_vectors; DROP TABLE rebuild_vectors; DROP TABLE alerts_sent; "
-            "DROP TABLE subscriptions; DROP TABLE digests; "
+            "DROP TABLE subscriptions; DROP TABLE digests; DROP TABLE chunk_deletions; "
+            "DROP TRIGGER chunks_deleted; DROP TRIGGER chunks_rewritten; "
             "DELETE FROM meta WHERE key='vectors_generation'; PRAGMA user_version=2;"
         )
     archive.vector_path().unlink()

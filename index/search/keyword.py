@@ -1,11 +1,11 @@
-"""Keyword (BM25) retrieval: a question's terms as a safe FTS5 query over the store's index."""
+"""Keyword (BM25) retrieval: a question's telling words searched in the keyword index."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from index.storage.store import Store
+from index.storage.keywords import KeywordIndex
 
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 8
@@ -47,11 +47,6 @@ def query_terms(question: str) -> list[str]:
     return list(dict.fromkeys(kept))
 
 
-def match_expression(terms: list[str]) -> str:
-    """An FTS5 query matching any of the terms; each is quoted, so none is read as syntax."""
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
 def telling_terms(terms: list[str], doc_counts: dict[str, int], passages: int) -> list[str]:
     """The rarest terms, at most MAX_TERMS; words in a large share of passages are left out.
 
@@ -64,10 +59,12 @@ def telling_terms(terms: list[str], doc_counts: dict[str, int], passages: int) -
     return kept or present[:1]
 
 
-def keyword_search(store: Store, question: str, limit: int) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score) of the passages sharing the most telling words, best first."""
-    terms = query_terms(question)
-    kept = telling_terms(terms, store.keyword_doc_counts(terms), store.counts().chunks)
-    if not kept:
-        return []
-    return store.keyword_search(match_expression(kept), limit)
+def keyword_search(keywords: KeywordIndex, question: str, limit: int) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score) of the passages sharing the most telling words, best first.
+
+    Words are terms, never syntax: quotes, operators and brackets in a question are just
+    separators.
+    """
+    terms = keywords.terms(query_terms(question))
+    kept = telling_terms(terms, keywords.doc_counts(terms), keywords.passages())
+    return keywords.search(kept, limit) if kept else []

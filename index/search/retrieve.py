@@ -17,6 +17,7 @@ from index.search.dates import time_range
 from index.search.fusion import Tuning, date_bonus, fuse, scaled, title_bonus
 from index.search.keyword import keyword_search, query_terms
 from index.settings import Settings
+from index.storage.keywords import KeywordIndex
 from index.storage.store import Store
 from index.storage.vectors import VectorIndex
 
@@ -77,12 +78,14 @@ class Retriever:
         settings: Settings,
         store: Store,
         vectors: Callable[[], VectorIndex],
+        keywords: KeywordIndex,
         embedder: TextEmbedder,
         tuning: Tuning | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.vectors = vectors
+        self.keywords = keywords
         self.embedder = embedder
         self.tuning = tuning or Tuning()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword")
@@ -93,7 +96,9 @@ class Retriever:
 
     def with_settings(self, settings: Settings) -> Retriever:
         """A retriever over the same archive with other retrieval settings (for comparisons)."""
-        return Retriever(settings, self.store, self.vectors, self.embedder, self.tuning)
+        return Retriever(
+            settings, self.store, self.vectors, self.keywords, self.embedder, self.tuning
+        )
 
     def search(self, question: str, limit: int) -> list[Hit]:
         """The passages closest in meaning to the question (cosine), best first."""
@@ -119,14 +124,14 @@ class Retriever:
     def _keyword(self, question: str) -> tuple[dict[int, float], float]:
         """BM25 scores by chunk id, and the milliseconds the search took."""
         start = time.perf_counter()
-        found = dict(keyword_search(self.store, question, DEPTH))
+        found = dict(keyword_search(self.keywords, question, DEPTH))
         return found, (time.perf_counter() - start) * 1000
 
     def candidates(self, question: str) -> Candidates:
         """What each retriever of the mode finds, with the time each took."""
         mode = self.settings.retrieval_mode
         start = time.perf_counter()
-        # SQLite and the model both release the GIL, so BM25 runs while the question embeds.
+        # The model releases the GIL while it runs, so BM25 runs while the question embeds.
         pending = self._pool.submit(self._keyword, question) if mode != "dense" else None
         dense_hits, embed_ms = self._dense(question, DEPTH) if mode != "keyword" else ([], 0.0)
         middle = time.perf_counter()

@@ -118,6 +118,26 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (subscription_id, story)
     );
     """,
+    # 5: the keyword index moves to tantivy (its own folder, built from SQLite on open).
+    # Triggers log each removed or rewritten passage, in the same transaction, so the index
+    # catches up from this log after a crash; it prunes what it has applied.
+    """
+    DROP TRIGGER IF EXISTS chunks_fts_insert;
+    DROP TRIGGER IF EXISTS chunks_fts_delete;
+    DROP TRIGGER IF EXISTS chunks_fts_update;
+    DROP TABLE IF EXISTS chunks_fts_terms;
+    DROP TABLE IF EXISTS chunks_fts;
+    CREATE TABLE chunk_deletions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        chunk_id INTEGER NOT NULL
+    );
+    CREATE TRIGGER chunks_deleted AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunk_deletions(chunk_id) VALUES (old.id);
+    END;
+    CREATE TRIGGER chunks_rewritten AFTER UPDATE OF text ON chunks BEGIN
+        INSERT INTO chunk_deletions(chunk_id) VALUES (old.id);
+    END;
+    """,
 )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from index.errors import ArchiveError
 from index.records import Article, ArticleDraft, ArticleKey, Chunk, ChunkDraft, Counts, Hit, Source
+from index.storage.keyword_rows import KeywordRows
 from index.storage.migrations import migrate
 from index.storage.rows import article_row, now, source_row
 from index.storage.vector_rows import VectorRows
@@ -42,6 +43,7 @@ class Store:
                 "a new archive there, or point NEWSBOT_DATA_DIR at the right folder."
             ) from error
         self.vectors = VectorRows(self._db, self._lock)
+        self.keywords = KeywordRows(self._db, self._lock)
 
     def close(self) -> None:
         """Close the connection."""
@@ -263,43 +265,6 @@ class Store:
             found |= {int(r[0]): Hit(Chunk(*r[:4]), article_row(r[4:]), 0.0) for r in rows}
         return found
 
-    def keyword_search(self, expression: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
-                "ORDER BY rank LIMIT ?",
-                (expression, limit),
-            ).fetchall()
-        return [(int(row[0]), float(row[1])) for row in rows]
-
-    def keyword_doc_counts(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many passages hold each term (terms in no passage are left out)."""
-        if not terms:
-            return {}
-        marks = ",".join("?" * len(terms))
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT term, doc FROM chunks_fts_terms WHERE term IN ({marks})", list(terms)
-            ).fetchall()
-        return {str(row[0]): int(row[1]) for row in rows}
-
-    def keyword_index_ok(self) -> bool:
-        """Whether the keyword index matches the passages (FTS5's own integrity check)."""
-        with self._lock:
-            try:
-                self._db.execute(
-                    "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)"
-                )
-            except sqlite3.DatabaseError:
-                return False
-        return True
-
-    def rebuild_keyword_index(self) -> None:
-        """Rebuild the keyword index from the passages."""
-        with self._lock:
-            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
-
     def article_keys(self, article_ids: Sequence[int]) -> dict[int, ArticleKey]:
         """The external id and URL of articles, by article id."""
         if not article_ids:
@@ -335,6 +300,11 @@ class Store:
                 (article_id,),
             ).fetchall()
         return [Chunk(*row) for row in rows]
+
+    def chunk_count(self) -> int:
+        """How many passages are stored (SQLite counts the small article index, not the text)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def counts(self) -> Counts:
         """How many articles and chunks are stored."""

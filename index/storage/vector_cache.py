@@ -8,29 +8,18 @@ damaged or stale file, means a rebuild from SQLite. No model is needed for eithe
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from index.storage.store import Store
-from index.storage.vector_files import Footer
+from index.storage.vector_files import Footer, process_alive
 from index.storage.vector_rows import VectorStamp
 from index.storage.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
 SAVE_LAG = 20_000  # vectors appended since the file was written before it is written again
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class VectorCache:
@@ -146,6 +135,6 @@ class VectorCache:
         stale = []
         for path in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             pid = path.name.rsplit(".", 2)[-2]
-            if not pid.isdigit() or not _alive(int(pid)):
+            if not pid.isdigit() or not process_alive(int(pid)):
                 stale.append(path)
         return sorted(stale)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,25 @@ def read_footer(path: Path) -> Footer | None:
         return None
     generation, last_id, count = (int(n) for n in np.frombuffer(raw[len(MAGIC) :], dtype="<i8"))
     return Footer(VectorStamp(generation, last_id), count)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (a temp file's writer, say)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file or a folder with everything in it; nothing if it is not there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 @contextmanager
