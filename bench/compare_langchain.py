@@ -1,7 +1,10 @@
 """The same chunks and model through LangChain's FAISS vector store, measured like newsbot.
 
     .venv/bin/pip install -e '.[compare]'
-    .venv/bin/python bench/compare_langchain.py --limit 100 --scale 10000 100000
+    .venv/bin/python bench/compare_langchain.py --limit 100 --scale 100000 1000000
+
+Ingest runs newsbot's import (scripts/bench.py's measure, ONNX) and LangChain's on the same
+articles in one run, and prints the ratio.
 
 Ingest: LangChain's RecursiveCharacterTextSplitter with the model's tokenizer as length
 function (same size, overlap and separators as newsbot, so the same chunks), then
@@ -30,14 +33,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as newsbot's embedder sets it for torch
 
+from bench_query import CORPUS, dated_questions
 from langchain_community.embeddings import HuggingFaceEmbeddings
 from langchain_community.vectorstores import FAISS
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from transformers import AutoTokenizer
 
-from bench import WORKDIR, corpus_drafts, disk_bytes, emit, percentile, questions, settings_for
+from bench import WORKDIR, corpus_drafts, disk_bytes, emit, percentile, settings_for
+from bench import measure_ingest as newsbot_ingest
 from index.archive import Archive
+from index.embed.factory import open_embedder
 from index.embed.sbert import bundled_model_path
 from index.ingest.chunking import SEPARATORS
 
@@ -91,6 +97,16 @@ def measure_ingest(limit: int) -> dict[str, object]:
     }
 
 
+def ingest_ratio(newsbot: dict[str, object], langchain: dict[str, object]) -> dict[str, object]:
+    """newsbot's ingest rate over LangChain's, by wall time and by CPU time, from one run."""
+    figures: dict[str, object] = {}
+    for key in ("ingest_chunks_per_s", "ingest_chunks_per_cpu_s"):
+        ours, theirs = newsbot[key], langchain[key]
+        assert isinstance(ours, float) and isinstance(theirs, float)
+        figures[key.replace("ingest_chunks", "ratio")] = round(ours / theirs, 3)
+    return figures | {"load_average": [round(load, 2) for load in os.getloadavg()]}
+
+
 FIRST_ANSWER = """
 import json, sys, time, warnings
 start = time.perf_counter()
@@ -134,9 +150,9 @@ def scale_store(data_dir: Path) -> tuple[FAISS, float]:
 
 def measure_scale(size: int, workdir: Path, count: int) -> None:
     """Query, add and start-up figures of LangChain's store at one archive size."""
-    data_dir = workdir / f"torch-auto-{size}"
+    data_dir = workdir / f"mixed-onnx-auto-{size}"
     store, build_s = scale_store(data_dir)
-    asked = questions(count)
+    asked = [question for question, _ in dated_questions(CORPUS, count)]
     store.similarity_search_with_score(asked[0], k=5)
     times = []
     for question in asked:
@@ -181,7 +197,12 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     if args.limit:
-        emit("langchain-ingest", measure_ingest(args.limit))
+        ours = open_embedder(settings_for(args.workdir / "models-home", "onnx"))
+        newsbot = newsbot_ingest(ours, args.limit, "onnx")
+        langchain = measure_ingest(args.limit)
+        emit("newsbot-ingest", newsbot)
+        emit("langchain-ingest", langchain)
+        emit("ingest-vs-langchain", ingest_ratio(newsbot, langchain))
     for size in args.scale:
         measure_scale(size, args.workdir, args.queries)
 

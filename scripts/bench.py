@@ -1,13 +1,15 @@
-"""newsbot's speed: ingest against the model's own rate, and archives of 10k to 1M passages.
+"""newsbot's speed: ingest against the model's own rate, and answers per archive size.
 
-    .venv/bin/python scripts/bench.py --limit 100                  # ingest only
-    .venv/bin/python scripts/bench.py --scale 10000 100000 1000000 # answers at scale
+    .venv/bin/python scripts/bench.py --limit 100                        # ingest only
+    .venv/bin/python scripts/bench.py --limit 0 --sizes corpus 100000 1000000
 
-Scale archives take real passages, titles and vectors from a real archive (--source, the
-RealTime QA corpus imported by `newsbot import`) and, past what it holds, synthetic copies:
-the same text under a new title and URL, with the vector moved by Gaussian noise to cosine
-about 0.8 from the original. They are built once under --workdir and reused. Prints figures
-and one JSON line per measurement.
+`corpus` is the RealTime QA corpus as imported (--source, e.g. the data dir `newsbot eval`
+imported into). Larger sizes keep those real articles and add new ones mixed from their
+sentences (scripts/scale_archive.py); they are built once under --workdir and reused. Each
+size is measured in one run against the floor: bare sentence-transformers (torch) embedding
+plus an exact FAISS search over as many vectors (what LangChain's FAISS store does per
+query). Run it on an otherwise idle machine; the load average is printed beside the figures.
+Prints figures and one JSON line per measurement.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
+from bench_query import dated_questions, floor_times, newsbot_times
 from scale_archive import SourceArticle, build_scale, read_source, settings_for
 
 from index.archive import FLUSH_PASSAGES, Archive
@@ -37,7 +39,7 @@ from index.embed.factory import TextEmbedder, open_embedder
 from index.ingest.chunking import chunk_text, embedding_text
 from index.ingest.files import read_file
 from index.records import ArticleDraft
-from index.search.answer import select_hits
+from index.storage.keywords import FOLDER
 from index.storage.vectors import VectorIndex
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,12 +47,6 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "bench" / "realtimeqa"
 SOURCE = REPO.parent / "bench-data" / "rtqa"
 WORKDIR = REPO.parent / "bench-data" / "scale"
-
-
-def questions(count: int, corpus: Path = CORPUS) -> list[str]:
-    """Real quiz questions from the corpus."""
-    with (corpus / "questions.jsonl").open() as lines:
-        return [json.loads(line)["question"] for line in lines][:count]
 
 
 def corpus_drafts(limit: int, skip: int = 0, corpus: Path = CORPUS) -> list[ArticleDraft]:
@@ -145,45 +141,21 @@ def percentile(values: list[float], share: float) -> float:
     return round(float(np.percentile(values, share * 100)), 2)
 
 
-def measure_queries(archive: Archive, asked: list[str]) -> dict[str, object]:
-    """End-to-end answer times, their parts, and recall@10 of the index against exact search."""
-    archive.ask(asked[0])  # warm-up
-    model = getattr(archive.embedder, "inner", archive.embedder)  # past the remembering
-    total, ranked, embedded, search, composed = [], [], [], [], []
-    vectors = archive.vectors()
-    for question in asked:
-        start = time.perf_counter()
-        archive.ask(question)
-        total.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        ranking = archive.rank(question, now=date(2026, 7, 18))  # its vector is known
-        ranked.append((time.perf_counter() - start) * 1000)
-        hits = select_hits(
-            list(ranking.hits), archive.settings.top_k, archive.settings.passages_per_article
-        )
-        start = time.perf_counter()
-        archive.retriever.compose(question, hits)
-        composed.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        model.embed_queries([question])
-        embedded.append((time.perf_counter() - start) * 1000)
-    queries = archive.embedder.embed_queries(asked)
-    for row in range(len(asked)):
-        start = time.perf_counter()
-        vectors.search(queries[row : row + 1], 100)
-        search.append((time.perf_counter() - start) * 1000)
+def measure_queries(archive: Archive, corpus: Path, count: int) -> dict[str, object]:
+    """Answer times by stage, each question on its quiz date, against the floor in one run."""
+    asked = dated_questions(corpus, count)
+    stages = newsbot_times(archive, asked)
+    floor = floor_times(archive, asked)
     figures: dict[str, object] = {
-        "query_p50_ms": percentile(total, 0.5),
-        "query_p95_ms": percentile(total, 0.95),
-        "question_embed_p50_ms": percentile(embedded, 0.5),
-        "rank_without_embed_p50_ms": percentile(ranked, 0.5),
-        "compose_p50_ms": percentile(composed, 0.5),  # no model call: sentences are scored
-        "index_search_p50_ms": percentile(search, 0.5),
-        "index_type": vectors.kind,
-        "nprobe": vectors.nprobe,
+        f"{name}_p50_ms": percentile(v, 0.5) for name, v in stages.items()
     }
+    figures["ask_p95_ms"] = percentile(stages["ask"], 0.95)
+    figures["floor_p50_ms"] = percentile(floor, 0.5)
+    figures["ask_vs_floor"] = round(percentile(stages["ask"], 0.5) / percentile(floor, 0.5), 3)
+    vectors = archive.vectors()
+    figures |= {"index_type": vectors.kind, "nprobe": vectors.nprobe}
     if vectors.family != "flat":
-        figures |= measure_recall(vectors, queries)
+        figures |= measure_recall(vectors, archive.embedder.embed_queries([q for q, _ in asked]))
     return figures
 
 
@@ -238,13 +210,16 @@ def reindex(data_dir: Path, backend: str, index_type: str) -> None:
 
 
 def disk_bytes(data_dir: Path) -> int:
-    """Bytes of the archive's files (SQLite, its WAL and the FAISS cache), not the model cache."""
-    return sum(p.stat().st_size for p in data_dir.iterdir() if p.is_file() and p.suffix != ".json")
+    """Bytes of the archive: SQLite, its WAL, the FAISS cache and the keyword index."""
+    files = [p for p in data_dir.iterdir() if p.is_file() and p.suffix != ".json"]
+    keywords = data_dir / FOLDER
+    files += list(keywords.iterdir()) if keywords.is_dir() else []
+    return sum(p.stat().st_size for p in files)
 
 
-def measure_scale(args: argparse.Namespace, size: int, source: list[SourceArticle]) -> None:
-    """Build (or reuse) an archive of `size` passages and measure it."""
-    data_dir = args.workdir / f"{args.backend}-{args.index_type}-{size}"
+def scale_dir(args: argparse.Namespace, size: int, source: list[SourceArticle]) -> Path:
+    """The data dir of a scale archive, built first if it is not there yet."""
+    data_dir = args.workdir / f"mixed-{args.backend}-{args.index_type}-{size}"
     marker = data_dir / "bench.json"
     if marker.exists() and args.reindex:
         reindex(data_dir, args.backend, args.index_type)
@@ -252,31 +227,43 @@ def measure_scale(args: argparse.Namespace, size: int, source: list[SourceArticl
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
         start = time.perf_counter()
-        build_s = build_scale(data_dir, source, size, args.backend)
+        build_scale(data_dir, source, size, args.backend)
         print(f"built {data_dir} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    build_s = json.loads(marker.read_text())["build_s"]
-    asked = questions(args.queries, args.corpus)
-    figures: dict[str, object] = {"chunks": size, "backend": args.backend}
-    figures["bytes_per_chunk"] = round(disk_bytes(data_dir) / size)
+    return data_dir
+
+
+def measure_size(args: argparse.Namespace, size: str, source: list[SourceArticle]) -> None:
+    """Measure answers on the corpus or on a scale archive of `size` passages."""
+    data_dir = args.source if size == "corpus" else scale_dir(args, int(size), source)
     settings = settings_for(data_dir, args.backend, args.index_type)
     open_embedder(settings).embed_queries(["export the ONNX model here once, untimed"])
-    startup = first_answer(data_dir, args.backend, args.index_type, asked[0])
-    archive = Archive(settings)
-    figures |= measure_queries(archive, asked)
-    figures |= measure_add(archive, corpus=args.corpus)
-    figures |= {"index_build_s": round(build_s, 2), "startup": startup}
+    question = dated_questions(args.corpus, 1)[0][0]
+    startup = first_answer(data_dir, args.backend, args.index_type, question)
+    archive = Archive.open(settings)
+    chunks = archive.counts().chunks
+    figures: dict[str, object] = {"size": size, "chunks": chunks, "backend": args.backend}
+    figures["bytes_per_chunk"] = round(disk_bytes(data_dir) / chunks)
+    figures |= measure_queries(archive, args.corpus, args.queries)
+    if size != "corpus":  # the corpus archive is also the evaluation's: add nothing to it
+        figures |= measure_add(archive, corpus=args.corpus)
+        built = json.loads((data_dir / "bench.json").read_text())
+        figures |= {k: round(v, 2) for k, v in built.items() if k.endswith("_s")}
+    figures["startup"] = startup
+    figures["load_average"] = [round(load, 2) for load in os.getloadavg()]
     archive.close()
-    emit(f"scale-{size}", figures)
+    emit(f"answers-{size}", figures)
 
 
 def main() -> None:
     """Parse the options and run the measurements asked for."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=100, help="articles for ingest (0: skip)")
-    parser.add_argument("--scale", type=int, nargs="*", default=[], help="archive sizes")
+    parser.add_argument(
+        "--sizes", nargs="*", default=[], help="'corpus' and/or passage counts, e.g. 100000"
+    )
     parser.add_argument("--backend", choices=["onnx", "torch", "onnx-int8"], default="onnx")
     parser.add_argument("--index-type", choices=["auto", "flat", "ivf"], default="auto")
-    parser.add_argument("--queries", type=int, default=100, help="questions per size")
+    parser.add_argument("--queries", type=int, default=120, help="questions per size")
     parser.add_argument("--reindex", action="store_true", help="rebuild built vector indexes")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="RealTime QA JSONL folder")
     parser.add_argument("--source", type=Path, default=SOURCE, help="its imported archive")
@@ -285,11 +272,10 @@ def main() -> None:
     if args.limit:
         embedder = open_embedder(settings_for(args.workdir / "models-home", args.backend))
         emit("ingest", measure_ingest(embedder, args.limit, args.backend, args.corpus))
-    if args.scale:
-        source = read_source(args.source, "torch")  # ONNX runs reuse torch vectors (cos 0.99)
-        print(f"source: {len(source)} articles, {sum(len(a.chunks) for a in source)} passages")
-        for size in args.scale:
-            measure_scale(args, size, source)
+    if args.sizes:
+        source = [] if args.sizes == ["corpus"] else read_source(args.source, args.backend)
+        for size in args.sizes:
+            measure_size(args, size, source)
 
 
 if __name__ == "__main__":
