@@ -211,6 +211,7 @@ def test_killed_imports_rebuilds_and_refreshes_lose_nothing(
         stories = [item for items in batches for item in items] + feed.stories()
         assert checked["ok"] and checked["articles"] == len(stories) + 1
         assert not [n for n in checked["notes"] if "keyword" in n], checked["notes"]
+        reader.keywords.searcher(wait=True)  # reopened after the last writer's commit
         assert reader.keywords.passages() == checked["chunks"]
         assert contents(settings, embedder) == uninterrupted(tmp_path, paths, feed, embedder)
     for item in stories:

@@ -44,6 +44,7 @@ def test_a_reader_sees_what_another_process_imports(
     log = tmp_path / "import.log"
 
     status = prefork.run(["import", str(story)], env, log)
+    archive.keywords.searcher(wait=True)  # the reopen a question waits REOPEN_WAIT for
     added = _ids(archive, "Quarrington lighthouse")
 
     assert status == 0, log.read_text()

@@ -209,6 +209,7 @@ class KeywordIndex:
         last_id, added = self._add_after(writer, stamp.last_id)
         self._commit(writer, KeywordStamp(last_id, seq))
         self.rows.prune(seq)
+        self.searcher(wait=True)  # this process reads its own commit at once
         return len(removed) + added
 
     def rebuild(self) -> int:
@@ -229,6 +230,7 @@ class KeywordIndex:
             remove_path(tmp)
             remove_path(old)
         self.rows.prune(deletions)
+        self.searcher(wait=True)
         log.info("Built the keyword index from SQLite: %d passages", added)
         return added
 
