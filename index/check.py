@@ -133,9 +133,6 @@ def repair(archive: Archive) -> CheckReport:
     with archive.write_lock():
         for stale in archive.temp_files():
             remove_path(stale)
-        if archive.keywords.damaged():
-            archive.keywords.rebuild()
-        else:
-            archive.update_keywords()
+        archive.update_keywords()  # rebuilt from SQLite when damaged
         archive.cache.rebuild()
     return check(archive)
