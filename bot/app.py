@@ -81,7 +81,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(settings.send_per_second, max_retries=3))
         .concurrent_updates(True)
         .context_types(ContextTypes(bot_data=BotData))
         .post_init(set_commands)
