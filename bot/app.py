@@ -40,6 +40,12 @@ BAD_TOKEN = (
 # Archive calls from handlers run on this many threads: questions are CPU-bound (embedding,
 # FAISS), so more would only queue inside torch; a slow admin refresh holds one of them.
 ARCHIVE_THREADS = 4
+# Updates handled at once, besides those waiting for a written answer. PTB's default (256 at
+# once, 256 pooled connections) makes every request slower: httpcore walks its whole pool, idle
+# connection by idle connection, whenever a request starts or ends (encode/httpcore#1035), and
+# the load test answered twice as fast with 16. Each update has at most two requests in
+# flight ("typing…" and its reply), so the pool has room for both and none waits for a connection.
+CONCURRENT_UPDATES = 16
 
 
 class HandlerModule(Protocol):
@@ -67,6 +73,7 @@ def build_application(
     protect_token(settings.telegram_bot_token.get_secret_value())
     if settings.llm_api_key is not None:
         protect_token(settings.llm_api_key.get_secret_value())
+    updates = CONCURRENT_UPDATES + (settings.llm_max_concurrency if settings.llm_base_url else 0)
     # PTB 22 warns on every 429 (RetryAfter.retry_after) unless time periods are opted in to
     # timedelta, which becomes the default in PTB 23.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -81,8 +88,9 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_per_second, max_retries=3))
+        .concurrent_updates(updates)
+        .connection_pool_size(2 * updates)
         .context_types(ContextTypes(bot_data=BotData))
         .post_init(set_commands)
         .post_shutdown(release)

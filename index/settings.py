@@ -153,6 +153,16 @@ class Settings(BaseSettings):
     questions_per_minute: int = Field(
         20, ge=1, le=10000, alias="NEWSBOT_QUESTIONS_PER_MINUTE", description="Per-user limit."
     )
+    send_per_second: float = Field(
+        30.0,
+        ge=0,
+        le=10000,
+        alias="NEWSBOT_SEND_PER_SECOND",
+        description=(
+            "Most requests a second to chats, all chats together (Telegram allows about 30 "
+            "messages a second); 0 = no limit."
+        ),
+    )
 
     # Sources
     allow_private_urls: bool = Field(

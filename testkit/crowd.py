@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import build_application
+from bot.handlers import APOLOGY
 from index.archive import Archive
 from index.embed.factory import TextEmbedder
 from index.records import ArticleDraft
@@ -21,35 +23,51 @@ LIMIT_NOTICE = "which is my limit"
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What the crowd got: replies per user, and how long each reply took."""
+    """What the crowd got: replies per user, how long each took, the machine's load after."""
 
     users: int
     per_user: int
     limit: int
+    send_per_second: float
     answers: dict[int, list[str]]
     latencies: list[float]
-    seconds: float
+    seconds: float  # from the first question sent to the last first reply
+    cpu_seconds: float  # this process's (bot, server and crowd) from the first question on
+    load_average: tuple[float, float, float]
 
     def figures(self) -> dict[str, object]:
         """The summary a benchmark prints."""
         ordered = sorted(self.latencies)
-        answered = sum(1 for texts in self.answers.values() for t in texts if LIMIT_NOTICE not in t)
+        texts = [text for user_texts in self.answers.values() for text in user_texts]
+        notices = sum(LIMIT_NOTICE in text for text in texts)
+        apologies = sum(APOLOGY in text for text in texts)
+        answered = len(texts) - notices - apologies
         return {
             "users": self.users,
             "questions_per_user": self.per_user,
             "limit_per_minute": self.limit,
             "replies": len(self.latencies),
             "answers": answered,
-            "limit_notices": len(self.latencies) - answered,
+            "limit_notices": notices,
+            "apologies": apologies,
+            "send_per_second": self.send_per_second,
+            "answers_per_s": round(answered / self.seconds, 1),
             "p50_s": round(statistics.median(ordered), 3),
             "p95_s": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
             "max_s": round(ordered[-1], 3),
             "wall_s": round(self.seconds, 2),
+            "cpu_ms_per_reply": round(1000 * self.cpu_seconds / len(self.latencies), 2),
+            "load_average": [round(load, 2) for load in self.load_average],
         }
 
 
 def crowd(
-    data_dir: Path, embedder: TextEmbedder, users: int, per_user: int, limit: int
+    data_dir: Path,
+    embedder: TextEmbedder,
+    users: int,
+    per_user: int,
+    limit: int,
+    send_per_second: float = Settings.model_fields["send_per_second"].default,
 ) -> LoadResult:
     """Start a bot over a small archive, let every user send all questions at once, wait."""
     questions = [SEED_QUESTION] + [story(n).question for n in range(per_user - 1)]
@@ -61,6 +79,7 @@ def crowd(
             telegram_api_url=fake.api_url,
             telegram_file_url=fake.file_url,
             questions_per_minute=limit,
+            send_per_second=send_per_second,
         )
         with Archive(settings, embedder=embedder) as archive:
             archive.seed()
@@ -68,31 +87,40 @@ def crowd(
                 ArticleDraft(title=s.title, text=s.text) for s in map(story, range(per_user - 1))
             )
             with RunningBot(build_application(settings, archive)):
-                started = time.monotonic()
                 sent: dict[int, list[tuple[Json, float]]] = {}
+                cpu = _cpu_seconds()
                 with fake.together():  # all of them in the bot's next getUpdates
                     for user in range(10_000, 10_000 + users):
                         sent[user] = [(fake.send(q, user), time.monotonic()) for q in questions]
-                latencies = _wait_for_replies(fake, [m for pairs in sent.values() for m in pairs])
-                seconds = time.monotonic() - started
-                answers = {
-                    user: [fake.replies_now(message)[0].text for message, _ in pairs]
-                    for user, pairs in sent.items()
-                }
-    return LoadResult(users, per_user, limit, answers, latencies, seconds)
+                _wait_for_replies(fake, [m for pairs in sent.values() for m, _ in pairs])
+                cpu, load_average = _cpu_seconds() - cpu, os.getloadavg()
+    replied = {
+        user: [(fake.replies_now(message)[0], at) for message, at in pairs]
+        for user, pairs in sent.items()
+    }
+    latencies = [first.at - at for pairs in replied.values() for first, at in pairs]
+    first_sent = min(at for pairs in sent.values() for _, at in pairs)
+    seconds = max(first.at for pairs in replied.values() for first, _ in pairs) - first_sent
+    answers = {user: [first.text for first, _ in pairs] for user, pairs in replied.items()}
+    return LoadResult(
+        users, per_user, limit, send_per_second, answers, latencies, seconds, cpu, load_average
+    )
 
 
-def _wait_for_replies(fake: FakeTelegram, sent: list[tuple[Json, float]]) -> list[float]:
-    """Seconds from each message to the bot's first reply to it, noted as replies arrive."""
-    waiting = dict(enumerate(sent))
-    latencies: list[float] = []
+def _cpu_seconds() -> float:
+    """User and system CPU seconds this process has used."""
+    times = os.times()
+    return times.user + times.system
 
-    def progress() -> bool:
-        for key, (message, at) in list(waiting.items()):
-            if fake.replies_now(message):
-                latencies.append(time.monotonic() - at)
-                del waiting[key]
+
+def _wait_for_replies(fake: FakeTelegram, messages: list[Json]) -> None:
+    """Block until the bot has replied to every message."""
+    waiting = list(messages)
+
+    def all_replied() -> bool:
+        # Replied messages leave the end of the list, so a wake-up looks at few of them.
+        while waiting and fake.replies_now(waiting[-1]):
+            waiting.pop()
         return not waiting
 
-    fake.wait(progress, timeout=600)
-    return latencies
+    fake.wait(all_replied, timeout=600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ class Sent:
     message: Json
     html: str
     params: Json
+    at: float = field(default_factory=time.monotonic)  # when the server got it
 
     @property
     def text(self) -> str:
@@ -58,6 +60,11 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 256
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client dropping its kept-alive connection (the bot stopping) is no error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 @dataclass
 class FakeTelegram:
@@ -84,6 +91,8 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._messages: dict[tuple[int, int], Json] = {}
+        # the bot's messages by the (chat id, message id) they reply to: replies_now is a lookup
+        self._replies: dict[tuple[int, int], list[Sent]] = {}
         self._stopping = False
         self._http = Server(("127.0.0.1", 0), handler(self))
         self._http.daemon_threads = True
@@ -200,12 +209,7 @@ class FakeTelegram:
     def replies_now(self, to: Json) -> list[Sent]:
         """The bot's replies to `to` so far."""
         with self._cond:
-            return [
-                s
-                for s in self.sent
-                if s.message["chat"]["id"] == to["chat"]["id"]
-                and (s.message.get("reply_to_message") or {}).get("message_id") == to["message_id"]
-            ]
+            return list(self._replies.get((to["chat"]["id"], to["message_id"]), []))
 
     def in_chat(self, chat_id: int) -> list[Sent]:
         """Every message the bot sent to a chat."""
@@ -307,7 +311,7 @@ class FakeTelegram:
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         self._messages[(chat_id, message["message_id"])] = message
-        self.sent.append(Sent(message, str(params["text"]), params))
+        self._record(Sent(message, str(params["text"]), params))
         return message
 
     def _editMessageText(self, params: Json) -> Json:
@@ -317,8 +321,15 @@ class FakeTelegram:
             raise Rejected("Bad Request: message to edit not found")
         message = self._messages[key] = {**self._messages[key], "text": plain}
         message["reply_markup"] = params.get("reply_markup")
-        self.sent.append(Sent(message, str(params["text"]), params))
+        self._record(Sent(message, str(params["text"]), params))
         return message
+
+    def _record(self, sent: Sent) -> None:
+        self.sent.append(sent)
+        replied = sent.message.get("reply_to_message")
+        if replied:
+            key = (sent.message["chat"]["id"], replied["message_id"])
+            self._replies.setdefault(key, []).append(sent)
 
     def _answerCallbackQuery(self, params: Json) -> bool:
         if len(str(params.get("text", ""))) > 200:
