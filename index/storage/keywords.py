@@ -66,8 +66,9 @@ class KeywordIndex:
 
     # reading
 
-    def _open(self, path: Path) -> tantivy.Index:
-        index = tantivy.Index(self.schema, str(path), reuse=True)
+    def _open(self, path: Path, create: bool = True) -> tantivy.Index:
+        # A reader only opens: creating would leave an empty index where a rebuild swaps in.
+        index = tantivy.Index(self.schema, str(path)) if create else tantivy.Index.open(str(path))
         index.register_tokenizer(ANALYZER, self.analyzer)
         index.config_reader(reload_policy="Manual")
         return index
@@ -107,7 +108,7 @@ class KeywordIndex:
         searcher = None
         if meta is not None:
             try:
-                searcher = self._open(self.path).searcher()
+                searcher = self._open(self.path, create=False).searcher()
             except (OSError, ValueError) as error:
                 log.warning("Cannot read the keyword index %s: %s", self.path, error)
         with self._lock:
