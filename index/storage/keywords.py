@@ -19,7 +19,7 @@ from pathlib import Path
 import tantivy
 
 from index.storage.keyword_rows import KeywordRows, KeywordStamp
-from index.storage.vector_files import process_alive, remove_path
+from index.storage.vector_files import left_by_the_dead, remove_path
 
 log = logging.getLogger(__name__)
 
@@ -269,12 +269,7 @@ class KeywordIndex:
 
     def stale_folders(self) -> list[Path]:
         """Temp folders of rebuilds whose process is gone (killed while building)."""
-        stale = []
-        for path in self.path.parent.glob(f".{self.path.name}.*"):
-            pid = path.name.rsplit(".", 2)[-2]
-            if not pid.isdigit() or not process_alive(int(pid)):
-                stale.append(path)
-        return sorted(stale)
+        return left_by_the_dead(self.path.parent.glob(f".{self.path.name}.*"))
 
     def size(self) -> int:
         """Bytes on disk."""

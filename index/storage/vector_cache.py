@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from index.storage.store import Store
-from index.storage.vector_files import Footer, process_alive
+from index.storage.vector_files import Footer, left_by_the_dead
 from index.storage.vector_rows import VectorStamp
 from index.storage.vectors import VectorIndex
 
@@ -132,9 +132,4 @@ class VectorCache:
 
     def stale_temp_files(self) -> list[Path]:
         """Half-written cache files of processes that are gone (killed while saving)."""
-        stale = []
-        for path in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            pid = path.name.rsplit(".", 2)[-2]
-            if not pid.isdigit() or not process_alive(int(pid)):
-                stale.append(path)
-        return sorted(stale)
+        return left_by_the_dead(self.path.parent.glob(f".{self.path.name}.*.tmp"))

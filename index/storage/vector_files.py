@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,16 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def left_by_the_dead(paths: Iterable[Path]) -> list[Path]:
+    """Those of the temp paths (named `.NAME.PID.SUFFIX`) whose process is gone."""
+    stale = []
+    for path in paths:
+        pid = path.name.rsplit(".", 2)[-2]
+        if not pid.isdigit() or not process_alive(int(pid)):
+            stale.append(path)
+    return sorted(stale)
 
 
 def remove_path(path: Path) -> None:
