@@ -166,15 +166,18 @@ class KeywordIndex:
         """Whether the folder holds an index (readable or not)."""
         return self._meta() is not None
 
-    def damaged(self) -> bool:
-        """Whether the folder holds an index that cannot be read, or one ahead of SQLite."""
-        if not self.exists():
-            return False
+    def _sound_stamp(self) -> KeywordStamp | None:
+        """The index's stamp; None when it is missing, unreadable or ahead of SQLite."""
         stamp = self.stamp()
         if stamp is None:
-            return True
+            return None
         sqlite = self.rows.stamp()
-        return stamp.last_id > sqlite.last_id or stamp.deletions > sqlite.deletions
+        ahead = stamp.last_id > sqlite.last_id or stamp.deletions > sqlite.deletions
+        return None if ahead else stamp
+
+    def damaged(self) -> bool:
+        """Whether the folder holds an index that cannot be read, or one ahead of SQLite."""
+        return self.exists() and self._sound_stamp() is None
 
     def behind(self) -> tuple[int, int]:
         """(passages added, removal-log entries) in SQLite the index does not hold yet."""
@@ -191,10 +194,9 @@ class KeywordIndex:
 
         A missing index is built; a damaged one (or one ahead of SQLite) is rebuilt.
         """
-        if not self.exists() or self.damaged():
+        stamp = self._sound_stamp()
+        if stamp is None:
             return self.rebuild()
-        stamp = self.stamp()
-        assert stamp is not None
         # The log is read before the passages: a removal logged after this point is
         # applied by the next catch-up, even of a passage added now.
         seq, removed = self.rows.deletions_after(stamp.deletions)
