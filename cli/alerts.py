@@ -13,6 +13,7 @@ from cli.wiring import archive_errors
 from index import Archive, Settings
 from index.alerts.alerts import Alerts
 from index.alerts.matching import Delivery
+from index.i18n import _, _n
 
 
 @contextmanager
@@ -64,10 +65,19 @@ def list_subscriptions(settings: Settings, as_json: bool) -> None:
         click.echo(json.dumps([asdict(s) for s in found]))
         return
     if not found:
-        click.echo("No subscriptions yet.")
+        click.echo(_("No subscriptions yet."))
     for item in found:
-        state = "  (paused)" if item.paused else ""
-        click.echo(f"#{item.id} chat {item.chat_id} user {item.user_id}  {item.topic}{state}")
+        state = _("  (paused)") if item.paused else ""
+        click.echo(
+            _(
+                "#{id} chat {chat} user {user}  {topic}{state}",
+                id=item.id,
+                chat=item.chat_id,
+                user=item.user_id,
+                topic=item.topic,
+                state=state,
+            )
+        )
 
 
 @click.command()
@@ -78,16 +88,25 @@ def list_subscriptions(settings: Settings, as_json: bool) -> None:
 def alerts(settings: Settings, dry_run: bool, as_json: bool) -> None:
     """What the passages added since the last alert pass would send; the bot does the sending."""
     if not dry_run:
-        raise click.UsageError("The bot sends alerts after each refresh; use --dry-run to preview.")
+        raise click.UsageError(
+            _("The bot sends alerts after each refresh; use --dry-run to preview.")
+        )
     with opened(settings) as opened_alerts:
         deliveries = opened_alerts.pending(commit=False)
     if as_json:
         click.echo(json.dumps([delivery_json(d) for d in deliveries]))
         return
     if not deliveries:
-        click.echo("Nothing to send: no new story matches a topic.")
+        click.echo(_("Nothing to send: no new story matches a topic."))
     for delivery in deliveries:
-        click.echo(f"chat {delivery.chat_id}: {len(delivery.alerts)} story(ies)")
+        click.echo(
+            _n(
+                "chat {chat}: {n} story(ies)",
+                "chat {chat}: {n} story(ies)",
+                len(delivery.alerts),
+                chat=delivery.chat_id,
+            )
+        )
         for alert in delivery.alerts:
             topics = ", ".join(f"#{number} {topic}" for number, topic in alert.topics)
             click.echo(f"  [{topics}] {alert.article.title}  {alert.article.url or ''}")

@@ -10,6 +10,7 @@ import click
 from cli.wiring import archive_errors
 from index.archive import Archive
 from index.check import CheckReport, check, repair
+from index.i18n import _, _n
 from index.settings import Settings
 
 
@@ -31,15 +32,21 @@ def report_json(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
 
 def report_text(report: CheckReport, repaired: tuple[str, ...] | None) -> str:
     """The report for people."""
-    lines = [f"Repaired: {problem}" for problem in repaired or ()]
-    lines += [f"Note: {note}" for note in report.notes]
-    sizes = f"{report.articles} articles, {report.chunks} passages, {report.vectors} vectors"
+    lines = [_("Repaired: {problem}", problem=problem) for problem in repaired or ()]
+    lines += [_("Note: {note}", note=note) for note in report.notes]
+    sizes = ", ".join(
+        [
+            _n("{n} articles", "{n} articles", report.articles),
+            _n("{n} passages", "{n} passages", report.chunks),
+            _n("{n} vectors", "{n} vectors", report.vectors),
+        ]
+    )
     if report.ok:
-        return "\n".join([*lines, f"OK: {sizes}; nothing is lost or damaged."])
-    lines += [f"Problem: {problem}" for problem in report.problems]
+        return "\n".join([*lines, _("OK: {sizes}; nothing is lost or damaged.", sizes=sizes)])
+    lines += [_("Problem: {problem}", problem=problem) for problem in report.problems]
     if repaired is None:
-        lines.append("Run `newsbot index check --repair` to rebuild the indexes from SQLite.")
-    return "\n".join([*lines, f"NOT OK: {sizes}."])
+        lines.append(_("Run `newsbot index check --repair` to rebuild the indexes from SQLite."))
+    return "\n".join([*lines, _("NOT OK: {sizes}.", sizes=sizes)])
 
 
 @click.command("check")

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from cli.wiring import archive_errors
 from cli.written import use_llm, written_figures
 from index.archive import Archive
+from index.i18n import _, _n
 from index.ingest.urls import canonical_url
 from index.records import Answer
 from index.search.answer_score import AnswerScores, answer_scores, contains
@@ -40,19 +41,21 @@ def first_ids_by_url(articles: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 def import_articles(archive: Archive, articles: Path) -> None:
     """Import the articles; those already in the archive are skipped."""
-    with tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar:
+    with tqdm(desc=_("Importing"), unit=_(" articles"), disable=None, file=sys.stderr) as bar:
         report = archive.import_paths([articles], progress=bar.update)
     if report.added:
-        click.echo(f"Imported: {report.summary()}", err=True)
+        click.echo(_("Imported: {summary}", summary=report.summary()), err=True)
     for failure in report.failures:
-        click.echo(f"failed: {failure.where}: {failure.why}", err=True)
+        click.echo(_("failed: {where}: {why}", where=failure.where, why=failure.why), err=True)
 
 
 def describe(settings: Settings) -> str:
     """The retrieval settings measured, in one line."""
-    return (
-        f"retrieval {settings.retrieval_mode}, dates {'on' if settings.date_boost else 'off'}, "
-        f"re-rank {'on' if settings.rerank else 'off'}"
+    return _(
+        "retrieval {mode}, dates {dates}, re-rank {rerank}",
+        mode=settings.retrieval_mode,
+        dates=_("on") if settings.date_boost else _("off"),
+        rerank=_("on") if settings.rerank else _("off"),
     )
 
 
@@ -64,7 +67,14 @@ def report_lines(scores: Scores, answers: AnswerScores, timings: Timings) -> lis
     # BM25 runs while the question embeds: only the wait for it adds to the answer time.
     extra = timings.keyword_wait + timings.fuse + timings.rerank
     total = timings.embed + timings.dense + extra
-    lines.append(f"ms/question: {stages}; total {total:.1f}, beyond dense {extra:.1f}")
+    lines.append(
+        _(
+            "ms/question: {stages}; total {total:.1f}, beyond dense {extra:.1f}",
+            stages=stages,
+            total=total,
+            extra=extra,
+        )
+    )
     return lines
 
 
@@ -74,8 +84,21 @@ def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
     for outcome in outcomes:
         if not set(outcome.ranked[:k]) & outcome.case.gold:
             case = outcome.case
-            lines.append(f"miss {case.id} ({case.asked_on}): {case.question}")
-            lines.append(f"    gold {sorted(case.gold)}; got {list(outcome.ranked[:5])}")
+            lines.append(
+                _(
+                    "miss {id} ({date}): {question}",
+                    id=case.id,
+                    date=case.asked_on,
+                    question=case.question,
+                )
+            )
+            lines.append(
+                _(
+                    "    gold {gold}; got {got}",
+                    gold=sorted(case.gold),
+                    got=list(outcome.ranked[:5]),
+                )
+            )
     return lines
 
 
@@ -89,8 +112,15 @@ def unstated_lines(outcomes: Sequence[Outcome]) -> list[str]:
             and contains(read.snippets, read.correct)
             and not contains(read.sentences, read.correct)
         ):
-            lines.append(f"unstated {case.id}: {case.question} -> {read.correct}")
-            lines.append(f"    said: {read.sentences}")
+            lines.append(
+                _(
+                    "unstated {id}: {question} -> {correct}",
+                    id=case.id,
+                    question=case.question,
+                    correct=read.correct,
+                )
+            )
+            lines.append(_("    said: {sentences}", sentences=read.sentences))
     return lines
 
 
@@ -148,7 +178,13 @@ def evaluate(
         written = written_figures(settings, archive, cases, article_key) if llm else None
         scores = score(outcomes)
         answers = answer_scores([o.reading for o in outcomes if o.reading and o.case.correct])
-        heading = f"{describe(settings)}; {archive.embedder.name}; {len(cases)} questions"
+        heading = _n(
+            "{settings}; {model}; {n} questions",
+            "{settings}; {model}; {n} questions",
+            len(cases),
+            settings=describe(settings),
+            model=archive.embedder.name,
+        )
     figures: dict[str, object] = dict(scores.as_json())
     if written is not None:
         figures["written"] = written.as_json()
@@ -158,7 +194,10 @@ def evaluate(
     else:
         lines = report_lines(scores, answers, timings)
         if written is not None:
-            lines += [f"written {key}: {value}" for key, value in written.as_json().items()]
+            lines += [
+                _("written {key}: {value}", key=key, value=value)
+                for key, value in written.as_json().items()
+            ]
         click.echo("\n".join([heading, *lines]))
     if verbose:
         click.echo("\n".join(miss_lines(outcomes, k) + unstated_lines(outcomes)), err=as_json)

@@ -18,10 +18,11 @@ from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
-from cli.wiring import archive_errors, to_stderr
+from cli.wiring import archive_errors, environment_language, to_stderr
 from cli.written import use_llm, write
 from index import Archive, Settings
 from index.errors import ArchiveError
+from index.i18n import _, _n, set_language
 from index.search.followup import rewrite_followup
 from index.settings import settings_problem
 from index.written.write import Written
@@ -31,6 +32,7 @@ from index.written.write import Written
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """newsbot: answers questions about a news archive with cited snippets."""
+    set_language(environment_language())
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
@@ -62,7 +64,7 @@ def ask(
         answer = archive.ask(" ".join(question), k=k)
         result = write(settings, archive, answer) if use_model else Written(answer, "extractive")
     if result.reason and not as_json:
-        click.echo(f"(written answer not used: {result.reason})", err=True)
+        click.echo(_("(written answer not used: {reason})", reason=result.reason), err=True)
     click.echo(answer_json(result.answer, result) if as_json else answer_text(result.answer))
 
 
@@ -77,7 +79,7 @@ def chat(settings: Settings) -> None:
 
 def converse(archive: Archive) -> None:
     """Questions from the terminal until an empty line or Ctrl-D; follow-ups read in context."""
-    click.echo("Ask about the news archive. An empty line or Ctrl-D ends the chat.")
+    click.echo(_("Ask about the news archive. An empty line or Ctrl-D ends the chat."))
     previous: str | None = None
     while True:
         try:
@@ -89,7 +91,7 @@ def converse(archive: Archive) -> None:
         # A follow-up ("and France?") is read with the question before it.
         standalone = rewrite_followup(previous, question)
         if standalone != " ".join(question.split()):
-            click.echo(f"(taking it as: {standalone})")
+            click.echo(_("(taking it as: {question})", question=standalone))
         try:
             click.echo(answer_text(archive.ask(standalone)))
             previous = standalone
@@ -105,15 +107,21 @@ def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Import articles from files and folders (.txt, .md, .html, .json, .jsonl)."""
     with (
         Archive.open(settings) as archive,
-        tqdm(desc="Importing", unit=" articles", disable=None, file=sys.stderr) as bar,
+        tqdm(desc=_("Importing"), unit=_(" articles"), disable=None, file=sys.stderr) as bar,
     ):
         report = archive.import_paths(paths, progress=bar.update)
     for failure in report.failures:
-        click.echo(f"failed: {failure.where}: {failure.why}", err=True)
+        click.echo(_("failed: {where}: {why}", where=failure.where, why=failure.why), err=True)
     if report.added == 0 and report.duplicates:
-        click.echo(f"Nothing new: {report.duplicates} article(s) already in the archive.")
+        click.echo(
+            _n(
+                "Nothing new: {n} article(s) already in the archive.",
+                "Nothing new: {n} article(s) already in the archive.",
+                report.duplicates,
+            )
+        )
     else:
-        click.echo(f"Imported: {report.summary()}")
+        click.echo(_("Imported: {summary}", summary=report.summary()))
     if report.failures and not report.added and not report.duplicates:
         sys.exit(1)
 
@@ -133,9 +141,16 @@ def rebuild(settings: Settings) -> None:
     """Re-embed every passage into a new index and swap it in when whole."""
     with Archive.open(settings, check_model=False) as archive:
         total = archive.counts().chunks
-        with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
+        with tqdm(total=total, desc=_("Re-embedding"), unit=_(" passages"), file=sys.stderr) as bar:
             count = archive.rebuild(progress=bar.update)
-    click.echo(f"Rebuilt the index: {count} passages with {archive.embedder.name}.")
+    click.echo(
+        _n(
+            "Rebuilt the index: {n} passages with {model}.",
+            "Rebuilt the index: {n} passages with {model}.",
+            count,
+            model=archive.embedder.name,
+        )
+    )
 
 
 @index.command()
@@ -165,9 +180,15 @@ def backup(settings: Settings, folder: Path) -> None:
         counts = archive.counts()
     finally:
         archive.close()
+    passages = _n("{n} passages", "{n} passages", counts.chunks)
     click.echo(
-        f"Backed up {counts.articles} articles and {counts.chunks} passages "
-        f"with their vectors: {target}"
+        _n(
+            "Backed up {n} articles and {passages} with their vectors: {target}",
+            "Backed up {n} articles and {passages} with their vectors: {target}",
+            counts.articles,
+            passages=passages,
+            target=target,
+        )
     )
 
 

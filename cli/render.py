@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from index.i18n import _
 from index.records import Answer, Citation
 from index.written.write import Written
 
@@ -23,7 +24,7 @@ def citation_line(citation: Citation) -> str:
 def answer_text(answer: Answer) -> str:
     """The answering sentence, the rest of the answer, then numbered citations with snippets."""
     if not answer.found:
-        return (
+        return _(
             "The archive has nothing on that. Try other words, or ask an admin to add a "
             "source that covers it."
         )

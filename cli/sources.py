@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from cli.wiring import archive_errors, opened_sources
+from index.i18n import _, _n
 from index.ingest.urls import is_web_url
 from index.records import ImportReport, Source
 from index.settings import Settings
@@ -25,23 +26,32 @@ def source_json(source: Source) -> str:
 
 def source_line(source: Source) -> str:
     """'#id kind  N articles  fetched …  url', then the title and last error."""
-    fetched = source.last_fetch_at.isoformat() if source.last_fetch_at else "never"
+    fetched = source.last_fetch_at.isoformat() if source.last_fetch_at else _("never")
     lines = [
-        f"#{source.id} {source.kind:<5} {source.articles:>5} articles  {fetched}  {source.url}"
+        _n(
+            "#{id} {kind:<5} {n:>5} articles  {fetched}  {url}",
+            "#{id} {kind:<5} {n:>5} articles  {fetched}  {url}",
+            source.articles,
+            id=source.id,
+            kind=source.kind,
+            fetched=fetched,
+            url=source.url,
+        )
     ]
     if source.title and source.title != source.url:
         lines.append(f"    {source.title}")
     if source.last_error:
-        lines.append(f"    last error: {source.last_error}")
+        lines.append(_("    last error: {error}", error=source.last_error))
     return "\n".join(lines)
 
 
 def echo_failures(report: ImportReport) -> None:
     """The first few per-item failures, on stderr."""
     for failure in report.failures[:SHOWN_FAILURES]:
-        click.echo(f"failed: {failure.where}: {failure.why}", err=True)
+        click.echo(_("failed: {where}: {why}", where=failure.where, why=failure.why), err=True)
     if len(report.failures) > SHOWN_FAILURES:
-        click.echo(f"… and {len(report.failures) - SHOWN_FAILURES} more failures.", err=True)
+        more = len(report.failures) - SHOWN_FAILURES
+        click.echo(_n("… and {n} more failures.", "… and {n} more failures.", more), err=True)
 
 
 def echo_result(result: SourceResult) -> None:
@@ -67,7 +77,10 @@ def add(settings: Settings, url: str) -> None:
             result = book.add_file(path.name, path.read_bytes())
         else:
             result = book.add(url)
-    click.echo(f"Added source #{result.source.id} ({result.source.kind}): {result.source.url}")
+    source = result.source
+    click.echo(
+        _("Added source #{id} ({kind}): {url}", id=source.id, kind=source.kind, url=source.url)
+    )
     echo_result(result)
 
 
@@ -82,7 +95,7 @@ def list_(settings: Settings, as_json: bool) -> None:
     for source in found:
         click.echo(source_json(source) if as_json else source_line(source))
     if not found and not as_json:
-        click.echo("No sources yet. Add one with `newsbot sources add URL`.")
+        click.echo(_("No sources yet. Add one with `newsbot sources add URL`."))
 
 
 @sources.command()
@@ -93,7 +106,15 @@ def remove(settings: Settings, source_id: int) -> None:
     """Remove a source and its articles from the archive and the index."""
     with opened_sources(settings) as book:
         source = book.remove(source_id)
-    click.echo(f"Removed source #{source.id} ({source.url}) and its {source.articles} article(s).")
+    click.echo(
+        _n(
+            "Removed source #{id} ({url}) and its {n} article(s).",
+            "Removed source #{id} ({url}) and its {n} article(s).",
+            source.articles,
+            id=source.id,
+            url=source.url,
+        )
+    )
 
 
 @sources.command()
@@ -107,6 +128,6 @@ def refresh(settings: Settings, source_id: int | None) -> None:
     for result in results:
         echo_result(result)
     if not results:
-        click.echo("No feeds to refresh.")
+        click.echo(_("No feeds to refresh."))
     if any(result.error for result in results):
         sys.exit(1)

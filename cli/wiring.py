@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -16,6 +17,15 @@ from index.sources.sources import Sources
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def environment_language() -> str | None:
+    """The language the environment asks for, in gettext's order (LANGUAGE first, LANG last)."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").split(":")[0]
+        if value:
+            return value
+    return None
 
 
 def archive_errors(command: Callable[P, T]) -> Callable[P, T]:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 import click
 
 from index import Archive
+from index.i18n import N_, _
 from index.records import Answer
 from index.search.answer_score import answer_scores
 from index.search.evaluate import Case, reading
@@ -17,13 +18,13 @@ from index.settings import Settings
 from index.written.client import ModelClient
 from index.written.write import Written, write_answer
 
-NO_MODEL = "--llm needs a model: set LLM_BASE_URL (and LLM_MODEL) in the environment or .env."
+NO_MODEL = N_("--llm needs a model: set LLM_BASE_URL (and LLM_MODEL) in the environment or .env.")
 
 
 def use_llm(settings: Settings, wanted: bool | None) -> bool:
     """--llm, --no-llm, or by default whether a model is configured."""
     if wanted and not settings.llm_base_url:
-        raise click.UsageError(NO_MODEL)
+        raise click.UsageError(_(NO_MODEL))
     return bool(settings.llm_base_url) if wanted is None else wanted
 
 

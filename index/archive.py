@@ -10,6 +10,7 @@ from pathlib import Path
 
 from index.embed.factory import TextEmbedder, open_embedder
 from index.errors import ArchiveError, ModelMismatch, WriterBusy
+from index.i18n import _
 from index.importing import FLUSH_PASSAGES, Importer, Progress, record_model
 from index.ingest.chunking import embedding_text
 from index.ingest.files import read_paths
@@ -53,9 +54,13 @@ class Archive:
         if check_model and stored and stored != self.embedder.name:
             self.store.close()
             raise ModelMismatch(
-                f"The index was built with {stored!r} but EMBEDDING_MODEL and "
-                f"EMBEDDING_BACKEND give {self.embedder.name!r}. Run `newsbot index rebuild` "
-                "to re-embed the archive with the new model, or set them back."
+                _(
+                    "The index was built with {stored!r} but EMBEDDING_MODEL and "
+                    "EMBEDDING_BACKEND give {model!r}. Run `newsbot index rebuild` "
+                    "to re-embed the archive with the new model, or set them back.",
+                    stored=stored,
+                    model=self.embedder.name,
+                )
             )
         if legacy_files(self.data_dir):
             try:
@@ -86,10 +91,15 @@ class Archive:
         archive = cls(settings, embedder, check_model=check_model)
         try:
             if archive.needs_seeds():
-                announce(f"Empty archive: importing the sample articles in {settings.seeds_dir} …")
+                announce(
+                    _(
+                        "Empty archive: importing the sample articles in {folder} …",
+                        folder=settings.seeds_dir,
+                    )
+                )
                 report = archive.seed()
                 if report:
-                    announce(f"Seeds: {report.summary()}")
+                    announce(_("Seeds: {summary}", summary=report.summary()))
             if check_model:
                 archive.sync()
         except BaseException:
@@ -294,12 +304,16 @@ class Archive:
         """
         target = folder / "archive.sqlite3"
         if target.exists():
-            raise ArchiveError(f"{folder} already holds an archive; back up into a new folder.")
+            raise ArchiveError(
+                _("{folder} already holds an archive; back up into a new folder.", folder=folder)
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
             self.store.backup(target)
         except OSError as error:
-            raise ArchiveError(f"Cannot write the backup to {folder}: {error}") from error
+            raise ArchiveError(
+                _("Cannot write the backup to {folder}: {error}", folder=folder, error=error)
+            ) from error
         return target
 
     def stats(self) -> Stats:

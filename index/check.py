@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.archive import Archive
+from index.i18n import _, _n
 from index.storage.keywords import FOLDER
 from index.storage.vector_files import remove_path
 
@@ -38,11 +39,15 @@ def _meta_problems(archive: Archive, vectors: int) -> list[str]:
     stored = archive.store.get_meta("model")
     if stored and stored != archive.embedder.name:
         return [
-            f"The index was built with {stored!r} but EMBEDDING_MODEL is "
-            f"{archive.embedder.name!r}: set it back or run `newsbot index rebuild`."
+            _(
+                "The index was built with {stored!r} but EMBEDDING_MODEL is "
+                "{model!r}: set it back or run `newsbot index rebuild`.",
+                stored=stored,
+                model=archive.embedder.name,
+            )
         ]
     if vectors and not stored:
-        return ["The archive does not record which model embedded its passages."]
+        return [_("The archive does not record which model embedded its passages.")]
     return []
 
 
@@ -50,24 +55,45 @@ def _vector_problems(archive: Archive) -> list[str]:
     """Stored vectors of the wrong size for the archive's dimension."""
     dim = archive.store.get_meta("dim")
     wrong = archive.store.vectors.bad_lengths(int(dim)) if dim else 0
-    return [f"{wrong} stored vector(s) are not {dim}-dimensional."] if wrong else []
+    if not wrong:
+        return []
+    return [
+        _n(
+            "{n} stored vector(s) are not {dim}-dimensional.",
+            "{n} stored vector(s) are not {dim}-dimensional.",
+            wrong,
+            dim=dim,
+        )
+    ]
 
 
 def _cache_notes(archive: Archive) -> tuple[list[str], list[str]]:
     """(problems, notes) of the FAISS file against the vectors in SQLite."""
     name = archive.vector_path().name
     if not archive.vector_path().exists():
-        return [], [f"{name} is not built yet; the next reader builds it from SQLite."]
+        return [], [_("{name} is not built yet; the next reader builds it from SQLite.", name=name)]
     if archive.cache.file_footer() is None:
         return [
-            f"The vector index {name} is damaged (FAISS cannot read it). Run `newsbot index "
-            "check --repair` to rebuild it from SQLite (no model needed)."
+            _(
+                "The vector index {name} is damaged (FAISS cannot read it). Run `newsbot index "
+                "check --repair` to rebuild it from SQLite (no model needed).",
+                name=name,
+            )
         ], []
     pending = archive.cache.pending()
     if pending < 0:
-        return [], [f"{name} is older than SQLite; the next reader rebuilds it from SQLite."]
+        return [], [
+            _("{name} is older than SQLite; the next reader rebuilds it from SQLite.", name=name)
+        ]
     if pending:
-        return [], [f"{pending} passage(s) stored since {name} was written; readers add them."]
+        return [], [
+            _n(
+                "{n} passage(s) stored since {name} was written; readers add them.",
+                "{n} passage(s) stored since {name} was written; readers add them.",
+                pending,
+                name=name,
+            )
+        ]
     return [], []
 
 
@@ -75,17 +101,29 @@ def _keyword_notes(archive: Archive) -> tuple[list[str], list[str]]:
     """(problems, notes) of the keyword index against the passages in SQLite."""
     keywords = archive.keywords
     if not keywords.exists():
-        return [], [f"The keyword index {FOLDER} is not built yet; the next writer builds it."]
+        return [], [
+            _(
+                "The keyword index {folder} is not built yet; the next writer builds it.",
+                folder=FOLDER,
+            )
+        ]
     if keywords.damaged():
         return [
-            f"The keyword index {FOLDER} is damaged or does not match the passages. Run "
-            "`newsbot index check --repair` to rebuild it from SQLite (no model needed)."
+            _(
+                "The keyword index {folder} is damaged or does not match the passages. Run "
+                "`newsbot index check --repair` to rebuild it from SQLite (no model needed).",
+                folder=FOLDER,
+            )
         ], []
     added, removed = keywords.behind()
     if added or removed:
         return [], [
-            f"The keyword index lacks {added} new passage(s) and {removed} removal(s); "
-            "the next import, refresh or bot start applies them."
+            _(
+                "The keyword index lacks {added} new passage(s) and {removed} removal(s); "
+                "the next import, refresh or bot start applies them.",
+                added=added,
+                removed=removed,
+            )
         ]
     return [], []
 
@@ -94,17 +132,28 @@ def _waiting_notes(archive: Archive, missing: np.ndarray) -> list[str]:
     notes = []
     if len(missing):
         notes.append(
-            f"{len(missing)} passage(s) wait for their vector (passage ids {_some(missing)}); "
-            "the next import, refresh or bot start embeds them."
+            _n(
+                "{n} passage(s) wait for their vector (passage ids {ids}); "
+                "the next import, refresh or bot start embeds them.",
+                "{n} passage(s) wait for their vector (passage ids {ids}); "
+                "the next import, refresh or bot start embeds them.",
+                len(missing),
+                ids=_some(missing),
+            )
         )
     rebuilt = archive.store.vectors.count("rebuild_vectors")
     if rebuilt:
         notes.append(
-            f"An interrupted `newsbot index rebuild` re-embedded {rebuilt} passage(s); "
-            "running it again resumes there."
+            _n(
+                "An interrupted `newsbot index rebuild` re-embedded {n} passage(s); "
+                "running it again resumes there.",
+                "An interrupted `newsbot index rebuild` re-embedded {n} passage(s); "
+                "running it again resumes there.",
+                rebuilt,
+            )
         )
     notes += [
-        f"{stale.name} was left by a killed process; the next writer removes it."
+        _("{name} was left by a killed process; the next writer removes it.", name=stale.name)
         for stale in archive.temp_files()
     ]
     return notes

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from index.i18n import _, _n
+
 SourceKind = Literal["feed", "page", "file"]
 
 
@@ -146,7 +148,7 @@ class Answer:
     def text(self) -> str:
         """The answer as plain text with bracketed citation numbers."""
         if not self.found:
-            return "The archive has nothing on that."
+            return _("The archive has nothing on that.")
         return " ".join(f"{sentence.text} [{sentence.n}]" for sentence in self.sentences)
 
 
@@ -169,9 +171,20 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for people."""
-        parts = [f"{self.added} article(s) added ({self.chunks} passages)"]
+        # English keeps "article(s)" for every n; other languages choose their plural forms.
+        passages = _n("{n} passages", "{n} passages", self.chunks)
+        parts = [
+            _n(
+                "{n} article(s) added ({passages})",
+                "{n} article(s) added ({passages})",
+                self.added,
+                passages=passages,
+            )
+        ]
         if self.duplicates:
-            parts.append(f"{self.duplicates} already in the archive")
+            parts.append(
+                _n("{n} already in the archive", "{n} already in the archive", self.duplicates)
+            )
         if self.failures:
-            parts.append(f"{len(self.failures)} failed")
+            parts.append(_n("{n} failed", "{n} failed", len(self.failures)))
         return ", ".join(parts) + "."

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.i18n import _
+
 REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
@@ -215,7 +217,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r}, try Europe/Paris") from error
+            raise ValueError(
+                _("unknown time zone {zone!r}, try Europe/Paris", zone=value)
+            ) from error
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -225,8 +229,10 @@ class Settings(BaseSettings):
             parts = [part for part in value.replace(" ", "").split(",") if part]
             if not all(part.lstrip("-").isdigit() for part in parts):
                 raise ValueError(
-                    "ADMIN_IDS takes numeric Telegram user ids separated by commas "
-                    "(@userinfobot tells you yours), not user names"
+                    _(
+                        "ADMIN_IDS takes numeric Telegram user ids separated by commas "
+                        "(@userinfobot tells you yours), not user names"
+                    )
                 )
             return frozenset(int(part) for part in parts)
         if isinstance(value, int):
@@ -239,4 +245,4 @@ def settings_problem(error: ValidationError) -> str:
     lines = [
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
     ]
-    return "Bad setting in the environment or .env:\n" + "\n".join(lines)
+    return _("Bad setting in the environment or .env:") + "\n" + "\n".join(lines)

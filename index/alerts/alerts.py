@@ -22,6 +22,7 @@ from index.alerts.matching import (
 )
 from index.archive import Archive
 from index.errors import ArchiveError
+from index.i18n import _, _n
 from index.ingest.chunking import embedding_text
 from index.ingest.text import valid_text
 from index.records import Hit
@@ -62,9 +63,9 @@ def clean_topic(topic: str) -> str:
     """One line of 1 to MAX_TOPIC_CHARS characters with a word in it; BadTopic otherwise."""
     text = " ".join(valid_text(topic).split())
     if not any(ch.isalnum() for ch in text):
-        raise BadTopic("A topic needs some words.")
+        raise BadTopic(_("A topic needs some words."))
     if len(text) > MAX_TOPIC_CHARS:
-        raise BadTopic(f"A topic is at most {MAX_TOPIC_CHARS} characters.")
+        raise BadTopic(_("A topic is at most {most} characters.", most=MAX_TOPIC_CHARS))
     return text
 
 
@@ -75,7 +76,7 @@ def parse_time(text: str) -> str | None:
         return None
     found = _TIME.match(value)
     if found is None:
-        raise BadTime("A time is HH:MM, from 00:00 to 23:59.")
+        raise BadTime(_("A time is HH:MM, from 00:00 to 23:59."))
     return f"{int(found.group(1)):02d}:{found.group(2)}"
 
 
@@ -103,7 +104,13 @@ class Alerts:
         text = clean_topic(topic)
         limit = self.settings.max_topics
         if self.subscriptions.count_for_user(user_id) >= limit:
-            raise TooManyTopics(f"You have {limit} topics, the most allowed; remove one first.")
+            raise TooManyTopics(
+                _n(
+                    "You have {n} topics, the most allowed; remove one first.",
+                    "You have {n} topics, the most allowed; remove one first.",
+                    limit,
+                )
+            )
         embedder = self.archive.embedder
         vector = embedder.embed_queries([text])[0]
         number = self.subscriptions.add(chat_id, user_id, text, vector, embedder.name)

@@ -16,6 +16,7 @@ import numpy as np
 
 from index.embed.sbert import BUNDLED, bundled_model_path, prefixes_for
 from index.errors import ModelUnavailable
+from index.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,11 @@ class OnnxEmbedder:
     def _read_max_tokens(self) -> int:
         if not (self._location / "tokenizer.json").is_file():
             raise ModelUnavailable(
-                f"EMBEDDING_BACKEND=onnx needs a local model folder with tokenizer.json; "
-                f"{self._location} has none. Use EMBEDDING_BACKEND=torch for this model."
+                _(
+                    "EMBEDDING_BACKEND=onnx needs a local model folder with tokenizer.json; "
+                    "{folder} has none. Use EMBEDDING_BACKEND=torch for this model.",
+                    folder=self._location,
+                )
             )
         config = self._location / "sentence_bert_config.json"
         if config.is_file():
@@ -196,7 +200,7 @@ class OnnxEmbedder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        session, tokenizer, _ = self._loaded()
+        session, tokenizer, _counter = self._loaded()
         encodings = tokenizer.encode_batch(list(texts))
         # Shortest first, so each batch pads to a similar length (as sentence-transformers does).
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import ModelUnavailable
+from index.i18n import _
 
 BUNDLED = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -69,9 +70,13 @@ class Embedder:
                     )
                 except (OSError, ValueError) as error:
                     raise ModelUnavailable(
-                        f"Cannot load the embedding model {self.name!r} offline ({error}). "
-                        "Set EMBEDDING_MODEL to a local folder, or leave it empty for the "
-                        "bundled all-MiniLM-L6-v2."
+                        _(
+                            "Cannot load the embedding model {name!r} offline ({error}). "
+                            "Set EMBEDDING_MODEL to a local folder, or leave it empty for the "
+                            "bundled all-MiniLM-L6-v2.",
+                            name=self.name,
+                            error=error,
+                        )
                     ) from error
         return self._model
 

@@ -15,6 +15,7 @@ import trafilatura
 from pypdf.errors import PyPdfError
 
 from index.errors import ImportFailed
+from index.i18n import _
 from index.records import ArticleDraft, Failure
 
 SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"})
@@ -43,7 +44,7 @@ def parse_date(value: object) -> date | None:
 def decode(data: bytes, name: str) -> str:
     """Text from bytes: UTF-8 (with or without BOM), else Latin-1; binary is refused."""
     if b"\x00" in data[:8192]:
-        raise ImportFailed(f"{name} looks like a binary file, not text.")
+        raise ImportFailed(_("{name} looks like a binary file, not text.", name=name))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -58,7 +59,7 @@ def _clean(text: str) -> str:
 def parse_text(text: str, name: str) -> ArticleDraft:
     """Plain text: a short first line followed by a blank line is the title."""
     text = _clean(text)
-    first, _, rest = text.partition("\n\n")
+    first, _gap, rest = text.partition("\n\n")
     if rest and len(first) <= 300 and "\n" not in first:
         return ArticleDraft(title=first.strip(), text=rest.strip())
     return ArticleDraft(title=PurePath(name).stem, text=text)
@@ -78,7 +79,7 @@ def parse_markdown(text: str, name: str) -> ArticleDraft:
     if meta.get("title"):
         title = meta["title"]
     elif text.startswith("# "):
-        heading, _, text = text.partition("\n")
+        heading, _newline, text = text.partition("\n")
         title, text = heading[2:].strip(), text.strip()
     else:
         plain = parse_text(text, name)
@@ -108,7 +109,7 @@ def parse_html(
     )
     text = getattr(document, "text", None) if document is not None else None
     if not text or len(text.strip()) < 40:
-        raise ImportFailed(f"{name}: no article text found on the page.")
+        raise ImportFailed(_("{name}: no article text found on the page.", name=name))
     title = (getattr(document, "title", None) or PurePath(name).stem).strip()
     body = _clean(text)
     if body.startswith(title):
@@ -129,9 +130,13 @@ def parse_pdf(data: bytes, name: str) -> ArticleDraft:
         text = _clean("\n\n".join(page.extract_text() or "" for page in reader.pages))
         title = str((reader.metadata.title if reader.metadata else None) or "").strip()
     except (PyPdfError, ValueError, KeyError, TypeError) as error:
-        raise ImportFailed(f"{name}: not a readable PDF ({error}).") from error
+        raise ImportFailed(
+            _("{name}: not a readable PDF ({error}).", name=name, error=error)
+        ) from error
     if not text:
-        raise ImportFailed(f"{name}: the PDF has no text layer (a scan?); nothing to import.")
+        raise ImportFailed(
+            _("{name}: the PDF has no text layer (a scan?); nothing to import.", name=name)
+        )
     if title:
         return ArticleDraft(title=title, text=text)
     return parse_text(text, name)
@@ -140,10 +145,10 @@ def parse_pdf(data: bytes, name: str) -> ArticleDraft:
 def parse_record(record: object) -> ArticleDraft:
     """One JSON object with url, title, text, published, source and optional id."""
     if not isinstance(record, dict):
-        raise ImportFailed("not a JSON object")
+        raise ImportFailed(_("not a JSON object"))
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise ImportFailed("missing 'text'")
+        raise ImportFailed(_("missing 'text'"))
     title = record.get("title")
     url = record.get("url")
     return ArticleDraft(
@@ -166,11 +171,13 @@ def parse_records(lines: Iterable[str], name: str) -> tuple[list[ArticleDraft], 
         try:
             drafts.append(parse_record(json.loads(line)))
         except json.JSONDecodeError as error:
-            failures.append(Failure(f"{name}:{number}", f"not valid JSON ({error.msg})"))
+            failures.append(
+                Failure(f"{name}:{number}", _("not valid JSON ({reason})", reason=error.msg))
+            )
         except (RecursionError, ValueError):
             # Nested thousands deep, or a number of thousands of digits: hostile, not news.
             failures.append(
-                Failure(f"{name}:{number}", "not valid JSON (nested too deep or too long)")
+                Failure(f"{name}:{number}", _("not valid JSON (nested too deep or too long)"))
             )
         except ImportFailed as error:
             failures.append(Failure(f"{name}:{number}", str(error)))
@@ -184,9 +191,11 @@ def parse_document(
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise ImportFailed(
-            f"{PurePath(name).name}: unsupported file type; use "
-            + ", ".join(sorted(SUFFIXES))
-            + "."
+            _(
+                "{name}: unsupported file type; use {suffixes}.",
+                name=PurePath(name).name,
+                suffixes=", ".join(sorted(SUFFIXES)),
+            )
         )
     if suffix == ".pdf":
         return [parse_pdf(data, name)], []
@@ -198,10 +207,17 @@ def parse_document(
             loaded = json.loads(text)
         except json.JSONDecodeError as error:
             raise ImportFailed(
-                f"{name}: not valid JSON ({error.msg}, line {error.lineno})."
+                _(
+                    "{name}: not valid JSON ({reason}, line {line}).",
+                    name=name,
+                    reason=error.msg,
+                    line=error.lineno,
+                )
             ) from error
         except (RecursionError, ValueError) as error:
-            raise ImportFailed(f"{name}: not valid JSON (nested too deep or too long).") from error
+            raise ImportFailed(
+                _("{name}: not valid JSON (nested too deep or too long).", name=name)
+            ) from error
         items = loaded if isinstance(loaded, list) else [loaded]
         return parse_records((json.dumps(item) for item in items), name)
     if suffix in (".html", ".htm"):
@@ -211,5 +227,5 @@ def parse_document(
     else:
         drafts = [parse_text(text, name)]
     if not drafts[0].text.strip():
-        raise ImportFailed(f"{name} is empty.")
+        raise ImportFailed(_("{name} is empty.", name=name))
     return drafts, []

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import ImportFailed
+from index.i18n import _
 from index.ingest.extract import SUFFIXES, parse_document
 from index.records import ArticleDraft, Failure
 
@@ -47,17 +48,21 @@ def read_file(path: Path) -> ReadResult:
     """Drafts from one file; a file that cannot be read is one failure, not an exception."""
     try:
         if not path.exists():
-            raise ImportFailed(f"{path}: no such file or folder.")
+            raise ImportFailed(_("{path}: no such file or folder.", path=path))
         if not path.is_file():
             # A device or pipe (/dev/zero, a FIFO) would be read forever.
-            raise ImportFailed(f"{path}: not a regular file; import files or folders of them.")
+            raise ImportFailed(
+                _("{path}: not a regular file; import files or folders of them.", path=path)
+            )
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImportFailed(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB.")
+            raise ImportFailed(
+                _("{path}: larger than {mb} MB.", path=path, mb=MAX_FILE_BYTES // 1_000_000)
+            )
         drafts, failures = parse_document(str(path), path.read_bytes())
     except ImportFailed as error:
         return ReadResult(str(path), (), (Failure(str(path), str(error)),))
     except OSError as error:
-        failure = Failure(str(path), f"cannot read it ({error.strerror})")
+        failure = Failure(str(path), _("cannot read it ({reason})", reason=error.strerror))
         return ReadResult(str(path), (), (failure,))
     return ReadResult(str(path), tuple(drafts), tuple(failures))
 

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from index.errors import ArchiveError
+from index.i18n import _
 from index.records import Answer
 from index.search.answer_score import Reading
 from index.search.fusion import article_ranking
@@ -100,7 +101,9 @@ def _jsonl(path: Path) -> list[dict[str, object]]:
         lines = path.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line.strip()]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise EvalDataError(f"Cannot read {path}: {error}. Give a JSON Lines file.") from error
+        raise EvalDataError(
+            _("Cannot read {path}: {error}. Give a JSON Lines file.", path=path, error=error)
+        ) from error
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -115,7 +118,13 @@ def load_cases(questions: Path, gold: Path) -> list[Case]:
     for row in _jsonl(gold):
         question = asked.get(str(row.get("id")))
         if question is None:
-            raise EvalDataError(f"Gold question {row.get('id')!r} is not in {questions}.")
+            raise EvalDataError(
+                _(
+                    "Gold question {id!r} is not in {questions}.",
+                    id=row.get("id"),
+                    questions=questions,
+                )
+            )
         try:
             cases.append(
                 Case(
@@ -128,7 +137,9 @@ def load_cases(questions: Path, gold: Path) -> list[Case]:
                 )
             )
         except (KeyError, TypeError, ValueError) as error:
-            raise EvalDataError(f"Question {row.get('id')!r}: bad or missing {error}.") from error
+            raise EvalDataError(
+                _("Question {id!r}: bad or missing {error}.", id=row.get("id"), error=error)
+            ) from error
     return cases
 
 

@@ -10,6 +10,7 @@ from datetime import date
 
 from index.embed.factory import TextEmbedder
 from index.errors import ArchiveError
+from index.i18n import _
 from index.ingest.text import valid_text
 from index.records import Answer, Hit
 from index.search.answer import compose_answer, select_hits
@@ -66,7 +67,7 @@ def clean_question(question: str, max_chars: int) -> str:
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
     if not any(ch.isalnum() for ch in text):
-        raise EmptyQuestion("Ask a question in words, e.g. “What did the US offer Ukraine?”")
+        raise EmptyQuestion(_("Ask a question in words, e.g. “What did the US offer Ukraine?”"))
     return text
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import feedparser
 
 from index.errors import FetchError, ImportFailed
+from index.i18n import _
 from index.ingest.extract import decode, parse_date, parse_document, parse_html
 from index.records import ArticleDraft, Failure, SourceKind
 
@@ -69,7 +70,7 @@ def is_feed(content_type: str, body: bytes) -> bool:
 def page_text(body: bytes, charset: str | None, url: str) -> str:
     """A page's text in the charset its server or its <meta> names, else UTF-8, else cp1252."""
     if b"\x00" in body[:8192]:
-        raise ImportFailed(f"{url} looks like a binary file, not a web page.")
+        raise ImportFailed(_("{url} looks like a binary file, not a web page.", url=url))
     declared = _META_CHARSET.search(body[:4096])
     for name in (charset, declared.group(1).decode("ascii") if declared else None):
         if name:
@@ -101,10 +102,12 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> WebDocument:
         response_headers={"content-location": url, "content-type": content_type or "text/xml"},
     )
     if parsed.get("bozo") and not parsed.entries:
-        reason = parsed.get("bozo_exception") or "unreadable XML"
-        raise FetchError(f"{url} is not a valid RSS or Atom feed ({reason}).")
+        reason = parsed.get("bozo_exception") or _("unreadable XML")
+        raise FetchError(
+            _("{url} is not a valid RSS or Atom feed ({reason}).", url=url, reason=reason)
+        )
     if not parsed.get("version") and not parsed.entries:
-        raise FetchError(f"{url} is not an RSS or Atom feed.")
+        raise FetchError(_("{url} is not an RSS or Atom feed.", url=url))
     title = html_text(parsed.feed.get("title", "")) or url
     drafts = []
     for entry in parsed.entries:
@@ -131,7 +134,9 @@ def read_web(url: str, content_type: str, charset: str | None, body: bytes) -> W
     if content_type in ("", BINARY) and body.startswith(b"%PDF-"):
         content_type = "application/pdf"
     elif content_type == BINARY:
-        raise FetchError(f"{url} is a binary file, not a feed, web page, PDF or text file.")
+        raise FetchError(
+            _("{url} is a binary file, not a feed, web page, PDF or text file.", url=url)
+        )
     if is_feed(content_type, body):
         return parse_feed(body, url, content_type)
     if content_type in DOCUMENT_SUFFIXES:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from index.errors import BlockedURL, FetchError
+from index.i18n import _
 from index.settings import Settings
 
 USER_AGENT = "newsbot/0.1 (news archive bot; fetches feeds and articles its admins add)"
@@ -55,7 +56,7 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise FetchError(f"Cannot resolve {host}: {error}.") from error
+        raise FetchError(_("Cannot resolve {host}: {error}.", host=host, error=error)) from error
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -81,13 +82,15 @@ def _parse(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError, ValueError) as error:
-        raise FetchError(f"Not a valid URL: {url!r} ({error}).") from error
+        raise FetchError(_("Not a valid URL: {url!r} ({error}).", url=url, error=error)) from error
     if not parsed.scheme:
-        raise FetchError(f"{url!r} is not a full web address: write it with https:// in front.")
+        raise FetchError(
+            _("{url!r} is not a full web address: write it with https:// in front.", url=url)
+        )
     if parsed.scheme not in ("http", "https"):
-        raise BlockedURL(f"Only http and https URLs can be fetched, not {url!r}.")
+        raise BlockedURL(_("Only http and https URLs can be fetched, not {url!r}.", url=url))
     if not parsed.host:
-        raise FetchError(f"Not a valid URL: {url!r} (no host).")
+        raise FetchError(_("Not a valid URL: {url!r} (no host).", url=url))
     return parsed
 
 
@@ -97,22 +100,26 @@ def check_url(url: str, allow_private: bool = False, resolver: Resolver = resolv
     host = parsed.raw_host.decode("ascii")
     addresses = resolver(host, parsed.port or (443 if parsed.scheme == "https" else 80))
     if not addresses:
-        raise FetchError(f"Cannot resolve {host}.")
+        raise FetchError(_("Cannot resolve {host}.", host=host))
     if not allow_private:
         for text in addresses:
             if not is_public(ipaddress.ip_address(text.split("%")[0])):
                 raise BlockedURL(
-                    f"{parsed.host} is a non-public address ({text}); newsbot only fetches "
-                    "public web addresses (NEWSBOT_ALLOW_PRIVATE_URLS=true lifts this)."
+                    _(
+                        "{host} is a non-public address ({address}); newsbot only fetches "
+                        "public web addresses (NEWSBOT_ALLOW_PRIVATE_URLS=true lifts this).",
+                        host=parsed.host,
+                        address=text,
+                    )
                 )
     return addresses
 
 
 def _media_type(value: str) -> tuple[str, str | None]:
-    kind, _, params = value.partition(";")
+    kind, _sep, params = value.partition(";")
     charset = None
     for param in params.split(";"):
-        key, _, found = param.strip().partition("=")
+        key, _equals, found = param.strip().partition("=")
         if key.lower() == "charset" and found:
             charset = found.strip("\"' ").lower()
     return kind.strip().lower(), charset
@@ -147,12 +154,18 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = url.strip()
-        for _ in range(MAX_REDIRECTS + 1):
+        for _redirect in range(MAX_REDIRECTS + 1):
             fetched = self._hop(current, headers)
             if isinstance(fetched, Fetched):
                 return fetched
             current = fetched
-        raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times (a redirect loop?).")
+        raise FetchError(
+            _(
+                "{url} redirects more than {most} times (a redirect loop?).",
+                url=url,
+                most=MAX_REDIRECTS,
+            )
+        )
 
     def _hop(self, url: str, headers: dict[str, str]) -> Fetched | str:
         """One request: a Fetched, or the URL a redirect points to."""
@@ -179,14 +192,20 @@ class Fetcher:
                 return self._client.send(request, stream=True)
             except httpx.ConnectError as error:
                 if number == len(addresses):
-                    raise FetchError(f"Cannot fetch {url}: {error}.") from error
+                    raise FetchError(
+                        _("Cannot fetch {url}: {error}.", url=url, error=error)
+                    ) from error
             except httpx.TimeoutException as error:
                 wait = self.settings.fetch_timeout
-                raise FetchError(f"{url} did not answer within {wait:g} s.") from error
+                raise FetchError(
+                    _("{url} did not answer within {wait:g} s.", url=url, wait=wait)
+                ) from error
             except httpx.HTTPError as error:
                 reason = error or type(error).__name__
-                raise FetchError(f"Cannot fetch {url}: {reason}.") from error
-        raise FetchError(f"Cannot resolve {parsed.host}.")
+                raise FetchError(
+                    _("Cannot fetch {url}: {reason}.", url=url, reason=reason)
+                ) from error
+        raise FetchError(_("Cannot resolve {host}.", host=parsed.host))
 
     def _read(self, url: str, response: httpx.Response) -> Fetched | str:
         status = response.status_code
@@ -197,11 +216,17 @@ class Fetcher:
             return Fetched(url, "", None, b"", *validators, not_modified=True)
         if status != 200:
             reason = response.reason_phrase or "error"
-            raise FetchError(f"{url} answered HTTP {status} {reason}.")
+            raise FetchError(
+                _("{url} answered HTTP {status} {reason}.", url=url, status=status, reason=reason)
+            )
         kind, charset = _media_type(response.headers.get("content-type", ""))
         if kind and kind not in WEB_TYPES:
             raise FetchError(
-                f"{url} is {kind}, not a feed, web page, PDF or text file newsbot can read."
+                _(
+                    "{url} is {kind}, not a feed, web page, PDF or text file newsbot can read.",
+                    url=url,
+                    kind=kind,
+                )
             )
         return Fetched(url, kind, charset, self._body(url, response), *validators)
 
@@ -209,7 +234,11 @@ class Fetcher:
         """The body, read in pieces and refused once it passes the size cap or the deadline."""
         cap = self.settings.fetch_max_bytes
         too_big = FetchError(
-            f"{url} is larger than the {cap:,}-byte limit (NEWSBOT_FETCH_MAX_BYTES)."
+            _(
+                "{url} is larger than the {cap:,}-byte limit (NEWSBOT_FETCH_MAX_BYTES).",
+                url=url,
+                cap=cap,
+            )
         )
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -222,11 +251,17 @@ class Fetcher:
                 if len(body) > cap:
                     raise too_big
                 if time.monotonic() > deadline:
-                    raise FetchError(f"{url} is too slow to download; try again later.")
+                    raise FetchError(_("{url} is too slow to download; try again later.", url=url))
         except httpx.TimeoutException as error:
             raise FetchError(
-                f"{url} stopped sending within {self.settings.fetch_timeout:g} s."
+                _(
+                    "{url} stopped sending within {wait:g} s.",
+                    url=url,
+                    wait=self.settings.fetch_timeout,
+                )
             ) from error
         except httpx.HTTPError as error:
-            raise FetchError(f"Cannot read {url}: {error or type(error).__name__}.") from error
+            raise FetchError(
+                _("Cannot read {url}: {error}.", url=url, error=error or type(error).__name__)
+            ) from error
         return bytes(body)

@@ -11,6 +11,7 @@ from pathlib import PureWindowsPath
 
 from index.archive import Archive
 from index.errors import ArchiveError, DuplicateSource, FetchError, ImportFailed, UnknownSource
+from index.i18n import _, _n
 from index.ingest.extract import parse_document
 from index.ingest.urls import canonical_url
 from index.records import ArticleDraft, Failure, ImportReport, Source
@@ -42,9 +43,9 @@ class SourceResult:
         """One line for people."""
         head = f"#{self.source.id} {self.source.title or self.source.url}"
         if self.error:
-            return f"{head}: failed: {self.error}"
+            return _("{head}: failed: {error}", head=head, error=self.error)
         if self.not_modified:
-            return f"{head}: unchanged since the last fetch."
+            return _("{head}: unchanged since the last fetch.", head=head)
         return f"{head}: {self.report.summary()}"
 
 
@@ -74,7 +75,7 @@ class Sources:
         """The source with this id; UnknownSource if there is none."""
         source = self.store.get_source(source_id)
         if source is None:
-            raise UnknownSource(f"There is no source #{source_id}.")
+            raise UnknownSource(_("There is no source #{id}.", id=source_id))
         return source
 
     def add(self, url: str) -> SourceResult:
@@ -82,7 +83,9 @@ class Sources:
         canonical = canonical_url(url)
         existing = self.store.find_source(canonical)
         if existing is not None:
-            raise DuplicateSource(f"{canonical} is already source #{existing.id}.")
+            raise DuplicateSource(
+                _("{url} is already source #{id}.", url=canonical, id=existing.id)
+            )
         fetched = self.fetcher.fetch(canonical)
         document = read_web(fetched.url, fetched.content_type, fetched.charset, fetched.body)
         drafts, failures, known = self._complete(document)
@@ -95,15 +98,21 @@ class Sources:
         """Import an uploaded document as a source of its own; the name is only shown."""
         shown = safe_name(name)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise ImportFailed(f"{shown} is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB.")
+            raise ImportFailed(
+                _("{name} is larger than {mb} MB.", name=shown, mb=MAX_UPLOAD_BYTES // 1_000_000)
+            )
         key = UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24]
         existing = self.store.find_source(key)
         if existing is not None:
-            raise DuplicateSource(f"{shown} was already imported as source #{existing.id}.")
+            raise DuplicateSource(
+                _("{name} was already imported as source #{id}.", name=shown, id=existing.id)
+            )
         drafts, failures = parse_document(shown, data)
         if not drafts:
             reasons = "; ".join(f"{f.where}: {f.why}" for f in failures[:3])
-            raise ImportFailed(f"Nothing in {shown} could be imported ({reasons}).")
+            raise ImportFailed(
+                _("Nothing in {name} could be imported ({reasons}).", name=shown, reasons=reasons)
+            )
         source = self.store.add_source("file", key, shown)
         report = self._import_new(source, drafts, list(failures), 0)
         self.store.record_fetch(source.id, None)
@@ -119,7 +128,9 @@ class Sources:
         """Fetch one source now; its error, if any, is recorded and returned, not raised."""
         source = self.get(source_id)
         if source.url.startswith(UPLOAD_PREFIX):
-            raise FetchError(f"Source #{source_id} is an uploaded file; there is nothing to fetch.")
+            raise FetchError(
+                _("Source #{id} is an uploaded file; there is nothing to fetch.", id=source_id)
+            )
         return self._refresh(source)
 
     def refresh_all(self, kinds: tuple[str, ...] = ("feed",)) -> list[SourceResult]:
@@ -132,7 +143,9 @@ class Sources:
                 results.append(self._refresh(source))
             except Exception as error:  # a bug in one source must not stop the schedule
                 log.exception("Refreshing source #%d failed", source.id)
-                message = f"unexpected error ({type(error).__name__}: {error})"
+                message = _(
+                    "unexpected error ({kind}: {error})", kind=type(error).__name__, error=error
+                )
                 self.store.record_fetch(source.id, message)
                 results.append(SourceResult(self._current(source), error=message))
         return results
@@ -163,7 +176,13 @@ class Sources:
         """Note the fetch; after item failures the validators are not kept, so they are retried."""
         if report.failures:
             first = report.failures[0]
-            error = f"{len(report.failures)} item(s) failed, e.g. {first.where}: {first.why}"
+            error = _n(
+                "{n} item(s) failed, e.g. {where}: {why}",
+                "{n} item(s) failed, e.g. {where}: {why}",
+                len(report.failures),
+                where=first.where,
+                why=first.why,
+            )
             self.store.record_fetch(source_id, error)
         else:
             self.store.record_fetch(source_id, None, etag, modified)
@@ -198,7 +217,7 @@ class Sources:
         fetched = self.fetcher.fetch(draft.url)
         page = read_web(fetched.url, fetched.content_type, fetched.charset, fetched.body)
         if page.kind == "feed" or not page.drafts:
-            raise FetchError(f"{draft.url} is not an article page.")
+            raise FetchError(_("{url} is not an article page.", url=draft.url))
         found = page.drafts[0]
         text = found.text if len(found.text) > len(draft.text) else draft.text
         return replace(draft, text=text, published=draft.published or found.published)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import ArchiveError
+from index.i18n import _
 from index.records import Article, ArticleDraft, ArticleKey, Chunk, ChunkDraft, Counts, Hit, Source
 from index.storage.keyword_rows import KeywordRows
 from index.storage.migrations import migrate
@@ -39,8 +40,12 @@ class Store:
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise ArchiveError(
-                f"{path} is not a readable newsbot archive ({error}). Move it away to start "
-                "a new archive there, or point NEWSBOT_DATA_DIR at the right folder."
+                _(
+                    "{path} is not a readable newsbot archive ({error}). Move it away to start "
+                    "a new archive there, or point NEWSBOT_DATA_DIR at the right folder.",
+                    path=path,
+                    error=error,
+                )
             ) from error
         self.vectors = VectorRows(self._db, self._lock)
         self.keywords = KeywordRows(self._db, self._lock)
@@ -60,7 +65,9 @@ class Store:
             finally:
                 copy.close()
         except sqlite3.Error as error:
-            raise ArchiveError(f"Cannot write the backup {target}: {error}") from error
+            raise ArchiveError(
+                _("Cannot write the backup {target}: {error}", target=target, error=error)
+            ) from error
 
     @property
     def schema_version(self) -> int:

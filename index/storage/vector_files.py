@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import WriterBusy
+from index.i18n import _
 from index.storage.vector_rows import VectorStamp
 
 MAGIC = b"NBVEC001"
@@ -102,8 +103,10 @@ def write_lock(path: Path, wait: bool = True) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
             raise WriterBusy(
-                "Another import, refresh or rebuild is writing to the archive; "
-                "try again when it has finished."
+                _(
+                    "Another import, refresh or rebuild is writing to the archive; "
+                    "try again when it has finished."
+                )
             ) from error
         try:
             yield
