@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup ask chat bot test lint bench rebuild clean
+.PHONY: setup ask chat bot test lint bench rebuild clean messages
 
 setup: $(STAMP)
 
@@ -38,6 +38,18 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) scripts/bench.py
+
+# The message catalogues: extract every _()/_n()/N_() string, then merge into each language's .po
+# (translate the new entries there; tests/test_i18n.py fails while any is missing).
+messages: $(STAMP)
+	.venv/bin/pybabel extract -F babel.cfg -k _ -k _n:1,2 -k N_ --no-location --sort-output \
+		--omit-header -o index/locales/newsbot.pot bot cli index
+	for lang in uk ru; do \
+		test -f index/locales/$$lang/LC_MESSAGES/newsbot.po || \
+			.venv/bin/pybabel init -D newsbot -d index/locales -l $$lang -i index/locales/newsbot.pot; \
+		.venv/bin/pybabel update -D newsbot -d index/locales -l $$lang -i index/locales/newsbot.pot \
+			--no-fuzzy-matching --ignore-obsolete; \
+	done
 
 clean:
 	rm -rf .venv data .pytest_cache .ruff_cache .mypy_cache

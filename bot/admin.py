@@ -17,6 +17,7 @@ from bot.buttons import ASK_REMOVE_SOURCE, REFRESH_SOURCE, REMOVE_SOURCE, Button
 from bot.context import Command, Context, is_admin, run_archive
 from bot.replies import reply, typing
 from index.errors import ArchiveError
+from index.i18n import N_, _, _n
 from index.ingest.extract import SUFFIXES
 from index.ingest.urls import is_web_url
 from index.records import ImportReport, Source
@@ -26,12 +27,12 @@ log = logging.getLogger(__name__)
 
 COMMANDS: tuple[Command, ...] = ()
 ADMIN_COMMANDS: tuple[Command, ...] = (
-    Command("addsource", "Add an RSS/Atom feed, article page or document URL"),
-    Command("sources", "List sources with their articles, last fetch and last error"),
-    Command("removesource", "Remove a source and its articles: /removesource ID"),
-    Command("refresh", "Fetch new items now: /refresh or /refresh ID"),
+    Command("addsource", N_("Add an RSS/Atom feed, article page or document URL")),
+    Command("sources", N_("List sources with their articles, last fetch and last error")),
+    Command("removesource", N_("Remove a source and its articles: /removesource ID")),
+    Command("refresh", N_("Fetch new items now: /refresh or /refresh ID")),
 )
-ADMINS_ONLY = "Sorry, only the bot's admins can do that."
+ADMINS_ONLY = N_("Sorry, only the bot's admins can do that.")
 BUTTONS_UP_TO = 20  # sources listed with buttons; longer lists use the commands
 SHOWN_FAILURES = 5
 FILE_TYPES = ", ".join(sorted(SUFFIXES))
@@ -64,13 +65,21 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
 
 def source_html(source: Source) -> str:
     """'#id kind · N articles · fetched …', the linked title, and the last error if any."""
-    fetched = f"{source.last_fetch_at:%Y-%m-%d %H:%M:%S %Z}" if source.last_fetch_at else "never"
-    head = f"<b>#{source.id}</b> {source.kind} · {source.articles} articles · fetched {fetched}"
+    fetched = f"{source.last_fetch_at:%Y-%m-%d %H:%M:%S %Z}" if source.last_fetch_at else _("never")
+    articles = _n("{n} article", "{n} articles", source.articles)
+    head = _(
+        "<b>#{id}</b> {kind} · {articles} · fetched {fetched}",
+        id=source.id,
+        kind=source.kind,
+        articles=articles,
+        fetched=fetched,
+    )
     title = render.text(source.title or source.url)
     web = is_web_url(source.url)
-    lines = [head, f"{title}\n{render.text(source.url)}" if web else f"{title} (uploaded file)"]
+    uploaded = _("{title} (uploaded file)", title=title)
+    lines = [head, f"{title}\n{render.text(source.url)}" if web else uploaded]
     if source.last_error:
-        lines.append(f"⚠️ last error: {render.text(source.last_error)}")
+        lines.append(_("⚠️ last error: {error}", error=render.text(source.last_error)))
     return "\n".join(lines)
 
 
@@ -81,7 +90,8 @@ def report_html(report: ImportReport) -> str:
         where = render.text(render.shorten(failure.where, 80))
         lines.append(f"• {where}: {render.text(failure.why)}")
     if len(report.failures) > SHOWN_FAILURES:
-        lines.append(f"… and {len(report.failures) - SHOWN_FAILURES} more failures.")
+        more = len(report.failures) - SHOWN_FAILURES
+        lines.append(_n("… and {n} more failure.", "… and {n} more failures.", more))
     return "\n".join(lines)
 
 
@@ -89,9 +99,9 @@ def result_html(result: SourceResult) -> str:
     """One source's refresh."""
     head = f"<b>#{result.source.id}</b> {render.text(result.source.title or result.source.url)}"
     if result.error:
-        return f"{head}: failed: {render.text(result.error)}"
+        return _("{head}: failed: {error}", head=head, error=render.text(result.error))
     if result.not_modified:
-        return f"{head}: unchanged since the last fetch."
+        return _("{head}: unchanged since the last fetch.", head=head)
     return f"{head}: {report_html(result.report)}"
 
 
@@ -123,9 +133,9 @@ async def allowed(update: Update, context: Context) -> bool:
         return True
     log.info("Refused an admin action: user %s is not in ADMIN_IDS", user.id if user else "?")
     if update.callback_query:
-        await update.callback_query.answer(ADMINS_ONLY, show_alert=True)
+        await update.callback_query.answer(_(ADMINS_ONLY), show_alert=True)
     else:
-        await reply(update.effective_message, ADMINS_ONLY)
+        await reply(update.effective_message, _(ADMINS_ONLY))
     return False
 
 
@@ -138,22 +148,29 @@ async def add_source(update: Update, context: Context) -> None:
     if not url:
         await reply(
             message,
-            "Send it like this: <code>/addsource https://example.org/feed.xml</code>\n"
-            "An RSS or Atom feed, an article page, or a PDF or text file on the web.",
+            _(
+                "Send it like this: <code>/addsource https://example.org/feed.xml</code>\n"
+                "An RSS or Atom feed, an article page, or a PDF or text file on the web."
+            ),
         )
         return
     async with typing(message.chat):
         try:
             result = await run_archive(context, context.bot_data.sources.add, url)
         except ArchiveError as error:
-            await reply(message, f"Could not add that source: {escape(str(error))}")
+            await reply(message, _("Could not add that source: {error}", error=escape(str(error))))
             return
     source = result.source
     log.info("Source #%d added: %s: %s", source.id, source.url, result.report.summary())
     await reply(
         message,
-        f"Added source <b>#{source.id}</b> ({source.kind}): "
-        f"{render.link(source.title or source.url, source.url)}\n{report_html(result.report)}",
+        _(
+            "Added source <b>#{id}</b> ({kind}): {link}\n{report}",
+            id=source.id,
+            kind=source.kind,
+            link=render.link(source.title or source.url, source.url),
+            report=report_html(result.report),
+        ),
     )
     await deliver_alerts(context)
 
@@ -165,7 +182,7 @@ async def list_sources(update: Update, context: Context) -> None:
         return
     found = await run_archive(context, context.bot_data.sources.list_sources)
     if not found:
-        await reply(message, "No sources yet. Add one with /addsource URL, or send me a file.")
+        await reply(message, _("No sources yet. Add one with /addsource URL, or send me a file."))
         return
     parts = render.split_html("\n\n".join(source_html(s) for s in found))
     for number, part in enumerate(parts, start=1):
@@ -179,7 +196,7 @@ async def remove_source(update: Update, context: Context) -> None:
         return
     number = source_id(context.args)
     if number is None:
-        await reply(message, "Send it like this: <code>/removesource 3</code> (see /sources).")
+        await reply(message, _("Send it like this: <code>/removesource 3</code> (see /sources)."))
         return
     await remove_and_report(message, number, context)
 
@@ -189,13 +206,18 @@ async def remove_and_report(message: Message, number: int, context: Context) -> 
     try:
         source = await run_archive(context, context.bot_data.sources.remove, number)
     except ArchiveError as error:
-        await reply(message, f"{escape(str(error))} /sources lists them.")
+        await reply(message, _("{error} /sources lists them.", error=escape(str(error))))
         return
     log.info("Source #%d removed: %s", source.id, source.url)
     await reply(
         message,
-        f"Removed source <b>#{source.id}</b> ({render.text(source.title or source.url)}) "
-        f"and its {source.articles} article(s); they are no longer cited.",
+        _n(
+            "Removed source <b>#{id}</b> ({title}) and its {n} article; it is no longer cited.",
+            "Removed source <b>#{id}</b> ({title}) and its {n} articles; they are no longer cited.",
+            source.articles,
+            id=source.id,
+            title=render.text(source.title or source.url),
+        ),
     )
 
 
@@ -220,7 +242,7 @@ async def refresh_and_report(message: Message, number: int | None, context: Cont
             await reply(message, escape(str(error)))
             return
     if not results:
-        await reply(message, "No feeds to refresh. Add one with /addsource URL.")
+        await reply(message, _("No feeds to refresh. Add one with /addsource URL."))
         return
     for part in render.split_html("\n\n".join(result_html(r) for r in results)):
         await reply(message, part)
@@ -235,11 +257,25 @@ async def document(update: Update, context: Context) -> None:
     document = message.document
     name = safe_name(document.file_name or "upload")  # untrusted: shown, never a path
     if PurePath(name).suffix.lower() not in SUFFIXES:
-        await reply(message, f"I can import {FILE_TYPES} files; {escape(name)} is not one.")
+        await reply(
+            message,
+            _(
+                "I can import {types} files; {name} is not one.",
+                types=FILE_TYPES,
+                name=escape(name),
+            ),
+        )
         return
     if (document.file_size or 0) > MAX_UPLOAD_BYTES:
         limit = MAX_UPLOAD_BYTES // 1_000_000
-        await reply(message, f"{escape(name)} is larger than {limit} MB, the most I can fetch.")
+        await reply(
+            message,
+            _(
+                "{name} is larger than {limit} MB, the most I can fetch.",
+                name=escape(name),
+                limit=limit,
+            ),
+        )
         return
     async with typing(message.chat):
         try:
@@ -247,15 +283,29 @@ async def document(update: Update, context: Context) -> None:
             data = bytes(await file.download_as_bytearray())
             result = await run_archive(context, context.bot_data.sources.add_file, name, data)
         except TelegramError as error:
-            await reply(message, f"Could not download {escape(name)} from Telegram: {error}")
+            await reply(
+                message,
+                _(
+                    "Could not download {name} from Telegram: {error}",
+                    name=escape(name),
+                    error=error,
+                ),
+            )
             return
         except ArchiveError as error:
-            await reply(message, f"Could not import {escape(name)}: {escape(str(error))}")
+            failed = _(
+                "Could not import {name}: {error}", name=escape(name), error=escape(str(error))
+            )
+            await reply(message, failed)
             return
     await reply(
         message,
-        f"Imported {escape(name)} as source <b>#{result.source.id}</b>: "
-        f"{report_html(result.report)}",
+        _(
+            "Imported {name} as source <b>#{id}</b>: {report}",
+            name=escape(name),
+            id=result.source.id,
+            report=report_html(result.report),
+        ),
     )
     await deliver_alerts(context)
 
@@ -271,10 +321,10 @@ async def ask_remove_button(update: Update, context: Context) -> None:
     if (pressed := await source_button(update, context, ASK_REMOVE_SOURCE)) is not None:
         message, number = pressed
         confirm = InlineKeyboardButton(
-            f"Yes, remove #{number}", callback_data=REMOVE_SOURCE.data(number)
+            _("Yes, remove #{id}", id=number), callback_data=REMOVE_SOURCE.data(number)
         )
         keyboard = InlineKeyboardMarkup([[confirm]])
-        await reply(message, f"Remove source #{number} and all its articles?", keyboard)
+        await reply(message, _("Remove source #{id} and all its articles?", id=number), keyboard)
 
 
 async def remove_button(update: Update, context: Context) -> None:

@@ -16,30 +16,32 @@ from bot import render
 from bot.buttons import REMOVE_TOPIC
 from bot.context import Command, Context, run_archive
 from bot.handlers import question_text, reply
+from bot.language import chat_language
 from index.alerts.alerts import MAX_TOPIC_CHARS, Alerts, BadTopic
 from index.alerts.matching import MAX_SHOWN, Alert, Delivery
 from index.errors import ArchiveError
+from index.i18n import N_, _, _n, use_language
 
 log = logging.getLogger(__name__)
 
 COMMANDS: tuple[Command, ...] = (
-    Command("subscribe", "Alert this chat to new stories on a topic: /subscribe TOPIC"),
-    Command("subscriptions", "This chat's topics, with 🗑 buttons"),
-    Command("unsubscribe", "Stop a topic: /unsubscribe ID or /unsubscribe all"),
-    Command("digest", "A daily digest at a time: /digest HH:MM or /digest off"),
+    Command("subscribe", N_("Alert this chat to new stories on a topic: /subscribe TOPIC")),
+    Command("subscriptions", N_("This chat's topics, with 🗑 buttons")),
+    Command("unsubscribe", N_("Stop a topic: /unsubscribe ID or /unsubscribe all")),
+    Command("digest", N_("A daily digest at a time: /digest HH:MM or /digest off")),
 )
 ADMIN_COMMANDS: tuple[Command, ...] = ()
-SUBSCRIBE_USAGE = (
-    f"Send it like this: <code>/subscribe electric ferries</code> (a topic of 1 to "
-    f"{MAX_TOPIC_CHARS} characters)."
+SUBSCRIBE_USAGE = N_(
+    "Send it like this: <code>/subscribe electric ferries</code> (a topic of 1 to "
+    "{most} characters)."
 )
-UNSUBSCRIBE_USAGE = (
+UNSUBSCRIBE_USAGE = N_(
     "Send it like this: <code>/unsubscribe 3</code> or <code>/unsubscribe all</code>."
 )
-DIGEST_USAGE = (
+DIGEST_USAGE = N_(
     "Send it like this: <code>/digest 07:30</code> (24-hour clock) or <code>/digest off</code>."
 )
-GROUP_ADMINS_ONLY = "Only this group's administrators can change its topics and digest."
+GROUP_ADMINS_ONLY = N_("Only this group's administrators can change its topics and digest.")
 BUTTON_TOPIC_CHARS = 24
 BUTTONS_UP_TO = 20  # topics with a button under one message
 
@@ -80,21 +82,17 @@ def alert_html(alert: Alert, topics: bool = True) -> str:
         lines.append(f"<i>{render.text(alert.sentence)}</i>")
     if topics and alert.topics:
         names = ", ".join(f"#{number} {topic}" for number, topic in alert.topics)
-        lines.append(f"Topic: {render.text(names)}")
+        lines.append(_("Topic: {names}", names=render.text(names)))
     return "\n".join(lines)
 
 
 def delivery_html(delivery: Delivery) -> str:
     """One refresh's stories for a chat, best first, at most MAX_SHOWN of them."""
     count = len(delivery.alerts)
-    head = (
-        "🔔 A new story on your topics:"
-        if count == 1
-        else f"🔔 {count} new stories on your topics:"
-    )
+    head = _n("🔔 A new story on your topics:", "🔔 {n} new stories on your topics:", count)
     parts = [head, *(alert_html(a) for a in delivery.alerts[:MAX_SHOWN])]
     if count > MAX_SHOWN:
-        parts.append(f"… and {count - MAX_SHOWN} more.")
+        parts.append(_("… and {n} more.", n=count - MAX_SHOWN))
     return "\n\n".join(parts)
 
 
@@ -116,10 +114,11 @@ def mute_keyboard(alerts: tuple[Alert, ...]) -> InlineKeyboardMarkup:
 
 def digest_html(alerts: list[Alert], day: str, on_topics: bool) -> str:
     """The daily digest."""
-    what = "on your topics" if on_topics else "in the archive"
-    return "\n\n".join(
-        [f"📰 Today's top stories {what} ({day}):", *(alert_html(a, False) for a in alerts)]
-    )
+    if on_topics:
+        head = _("📰 Today's top stories on your topics ({day}):", day=day)
+    else:
+        head = _("📰 Today's top stories in the archive ({day}):", day=day)
+    return "\n\n".join([head, *(alert_html(a, False) for a in alerts)])
 
 
 # sending
@@ -136,7 +135,8 @@ async def deliver_alerts(context: Context) -> None:
         log.warning("Alerts: could not match the new passages: %s", error)
         return
     for delivery in deliveries:
-        parts = render.split_html(delivery_html(delivery))
+        with use_language(await chat_language(context, delivery.chat_id)):
+            parts = render.split_html(delivery_html(delivery))
         keyboard = mute_keyboard(delivery.alerts)
         for number, part in enumerate(parts, start=1):
             if not await send(
@@ -174,7 +174,8 @@ async def send_digests(context: Context) -> None:
         if not found:
             continue  # nothing new today: nothing is sent
         on_topics = any(alert.topics for alert in found)
-        text = digest_html(found, now.date().isoformat(), on_topics)
+        with use_language(await chat_language(context, due.chat_id)):
+            text = digest_html(found, now.date().isoformat(), on_topics)
         for part in render.split_html(text):
             if not await send(context, due.chat_id, part, None):
                 break
@@ -203,7 +204,7 @@ async def _changer(update: Update, context: Context) -> tuple[Message, int] | No
     if message is None or user is None:
         return None
     if not await may_change(message.chat, user.id, context):
-        await reply(message, GROUP_ADMINS_ONLY)
+        await reply(message, _(GROUP_ADMINS_ONLY))
         return None
     return message, user.id
 
@@ -216,25 +217,29 @@ async def subscribe(update: Update, context: Context) -> None:
     message, user_id = allowed
     topic = question_text(message.text or "", context.bot.username)
     if not topic:
-        await reply(message, SUBSCRIBE_USAGE)
+        await reply(message, _(SUBSCRIBE_USAGE, most=MAX_TOPIC_CHARS))
         return
     try:
         done = await run_archive(
             context, _alerts(context).subscribe, message.chat.id, user_id, topic
         )
     except BadTopic as error:
-        await reply(message, f"{html.escape(str(error))} {SUBSCRIBE_USAGE}")
+        usage = _(SUBSCRIBE_USAGE, most=MAX_TOPIC_CHARS)
+        await reply(message, f"{html.escape(str(error))} {usage}")
         return
     except ArchiveError as error:
         await reply(message, html.escape(str(error)))
         return
-    text = (
-        f"Subscribed: <b>#{done.id}</b> {render.text(done.topic)}. When new stories on it arrive, "
-        "this chat gets one message per refresh; /unsubscribe "
-        f"{done.id} stops it."
+    text = _(
+        "Subscribed: <b>#{id}</b> {topic}. When new stories on it arrive, "
+        "this chat gets one message per refresh; /unsubscribe {id} stops it.",
+        id=done.id,
+        topic=render.text(done.topic),
     )
     if not done.known:
-        text += "\nNothing in the archive matches it yet; you will hear when something does."
+        text += "\n" + _(
+            "Nothing in the archive matches it yet; you will hear when something does."
+        )
     await reply(message, text)
 
 
@@ -245,11 +250,11 @@ async def subscriptions(update: Update, context: Context) -> None:
         return
     found = await run_archive(context, _alerts(context).topics, message.chat.id)
     if not found:
-        await reply(message, "No topics in this chat yet. Add one with /subscribe TOPIC.")
+        await reply(message, _("No topics in this chat yet. Add one with /subscribe TOPIC."))
         return
-    lines = ["<b>Topics</b>"]
+    lines = [_("<b>Topics</b>")]
     for subscription in found:
-        paused = " (paused: the bot was blocked)" if subscription.paused else ""
+        paused = _(" (paused: the bot was blocked)") if subscription.paused else ""
         lines.append(f"#{subscription.id} {render.text(subscription.topic)}{paused}")
     keyboard = InlineKeyboardMarkup(
         [
@@ -270,20 +275,28 @@ async def unsubscribe(update: Update, context: Context) -> None:
     allowed = await _changer(update, context)
     if allowed is None:
         return
-    message, _ = allowed
+    message = allowed[0]
     value = question_text(message.text or "", context.bot.username).lstrip("#").lower()
     if value != "all" and not (value.isdigit() and len(value) < 10):
-        await reply(message, UNSUBSCRIBE_USAGE)
+        await reply(message, _(UNSUBSCRIBE_USAGE))
         return
     number = None if value == "all" else int(value)
     removed = await run_archive(context, _alerts(context).unsubscribe, message.chat.id, number)
     if number is None:
-        await reply(message, f"Removed all {removed} topic(s) of this chat.")
+        await reply(
+            message,
+            _n(
+                "Removed the {n} topic of this chat.",
+                "Removed all {n} topics of this chat.",
+                removed,
+            ),
+        )
     elif removed:
-        await reply(message, f"Removed topic #{number}; no more alerts for it.")
+        await reply(message, _("Removed topic #{id}; no more alerts for it.", id=number))
     else:
         await reply(
-            message, f"There is no topic #{number} in this chat. /subscriptions lists them."
+            message,
+            _("There is no topic #{id} in this chat. /subscriptions lists them.", id=number),
         )
 
 
@@ -292,7 +305,7 @@ async def digest(update: Update, context: Context) -> None:
     allowed = await _changer(update, context)
     if allowed is None:
         return
-    message, _ = allowed
+    message = allowed[0]
     value = question_text(message.text or "", context.bot.username)
     zone = context.bot_data.settings.timezone
     try:
@@ -304,15 +317,19 @@ async def digest(update: Update, context: Context) -> None:
             datetime.now(ZoneInfo(zone)),
         )
     except ArchiveError:
-        await reply(message, DIGEST_USAGE)
+        await reply(message, _(DIGEST_USAGE))
         return
     if time is None:
-        await reply(message, "Daily digest off.")
+        await reply(message, _("Daily digest off."))
         return
     await reply(
         message,
-        f"Daily digest at {time} ({html.escape(zone)}): the day's top stories on this chat's "
-        "topics, or overall if it has none. Nothing comes on a day with nothing new.",
+        _(
+            "Daily digest at {time} ({zone}): the day's top stories on this chat's "
+            "topics, or overall if it has none. Nothing comes on a day with nothing new.",
+            time=time,
+            zone=html.escape(zone),
+        ),
     )
 
 
@@ -324,12 +341,13 @@ async def button(update: Update, context: Context) -> None:
     message = query.message if isinstance(query.message, Message) else None
     number = REMOVE_TOPIC.parse(query.data)
     if message is None or number is None:
-        await query.answer("This button has expired: use /subscriptions.", show_alert=True)
+        await query.answer(_("This button has expired: use /subscriptions."), show_alert=True)
         return
     if not await may_change(message.chat, query.from_user.id, context):
-        await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
+        await query.answer(_(GROUP_ADMINS_ONLY), show_alert=True)
         return
     removed = await run_archive(context, _alerts(context).unsubscribe, message.chat.id, number)
-    await query.answer(f"Topic #{number} removed." if removed else "That topic is already gone.")
+    done = _("Topic #{id} removed.", id=number) if removed else _("That topic is already gone.")
+    await query.answer(done)
     if removed:
-        await reply(message, f"Removed topic #{number}; no more alerts for it.")
+        await reply(message, _("Removed topic #{id}; no more alerts for it.", id=number))

@@ -15,12 +15,13 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import admin, alerts, handlers
+from bot import admin, alerts, handlers, language
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from bot.logs import configure_logging, protect_token, quiet_http_logs
 from index import Archive, Settings
 from index.errors import ArchiveError
+from index.i18n import DEFAULT, LANGUAGES, N_, _, use_language
 from index.settings import settings_problem
 from index.sources.fetch import Fetcher
 from index.sources.sources import Sources
@@ -28,12 +29,12 @@ from index.written.client import ModelClient
 
 log = logging.getLogger(__name__)
 
-NO_TOKEN = (
+NO_TOKEN = N_(
     "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), "
     "put its token in .env as TELEGRAM_BOT_TOKEN=..., and run `make bot` again; "
     'meanwhile `make ask Q="your question"` answers in the terminal.'
 )
-BAD_TOKEN = (
+BAD_TOKEN = N_(
     "Telegram rejected TELEGRAM_BOT_TOKEN: copy the token again from @BotFather (/mybots) "
     "into .env."
 )
@@ -60,7 +61,7 @@ class HandlerModule(Protocol):
 
 # The one place handler modules join the bot, in order (first match wins); a new module (say
 # bot/admin.py) goes into this tuple. handlers.register_fallbacks runs after all of them.
-HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts)
+HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts, language)
 
 
 def build_application(
@@ -68,7 +69,7 @@ def build_application(
 ) -> Application:  # type: ignore[type-arg]
     """The Application: HTML replies without link previews, flood limits, concurrent updates."""
     if settings.telegram_bot_token is None:
-        raise ValueError(NO_TOKEN)
+        raise ValueError(_(NO_TOKEN))
     quiet_http_logs()
     protect_token(settings.telegram_bot_token.get_secret_value())
     if settings.llm_api_key is not None:
@@ -112,20 +113,27 @@ def build_application(
 
 
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Everyone's commands in Telegram's menu; admins' chats also list theirs."""
+    """Everyone's commands in Telegram's menu, in each language; admins' chats also list theirs.
+
+    English is the default menu; users whose Telegram speaks Ukrainian or Russian see theirs.
+    """
     data: BotData = application.bot_data
-    everyone = [BotCommand(c.name, c.description) for c in data.commands]
-    await application.bot.set_my_commands(everyone)
+    for spoken in LANGUAGES:
+        code = None if spoken == DEFAULT else spoken
+        with use_language(spoken):
+            everyone = [BotCommand(c.name, _(c.description)) for c in data.commands]
+            admins = everyone + [BotCommand(c.name, _(c.description)) for c in data.admin_commands]
+        await application.bot.set_my_commands(everyone, language_code=code)
+        if not data.admin_commands:
+            continue
+        for admin_id in sorted(data.settings.admin_ids):
+            scope = BotCommandScopeChat(admin_id)
+            try:
+                await application.bot.set_my_commands(admins, scope=scope, language_code=code)
+            except TelegramError as error:
+                # Telegram knows an admin's chat only once they have written to the bot.
+                log.warning("Admin %s: could not set the command menu: %s", admin_id, error)
     log.info("Answering as @%s", application.bot.username)
-    if not data.admin_commands:
-        return
-    admins = everyone + [BotCommand(c.name, c.description) for c in data.admin_commands]
-    for admin_id in sorted(data.settings.admin_ids):
-        try:
-            await application.bot.set_my_commands(admins, scope=BotCommandScopeChat(admin_id))
-        except TelegramError as error:
-            # Telegram knows an admin's chat only once they have written to the bot.
-            log.warning("Admin %s: could not set the command menu: %s", admin_id, error)
 
 
 async def release(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -149,7 +157,7 @@ def main() -> int:
         print(settings_problem(error), file=sys.stderr)
         return 1
     if settings.telegram_bot_token is None:
-        print(NO_TOKEN, file=sys.stderr)
+        print(_(NO_TOKEN), file=sys.stderr)
         return 1
     secrets = [settings.telegram_bot_token.get_secret_value()]
     if settings.llm_api_key is not None:
@@ -173,7 +181,7 @@ def run(application: Application) -> int:  # type: ignore[type-arg]
             allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], close_loop=False
         )
     except InvalidToken:
-        print(BAD_TOKEN, file=sys.stderr)
+        print(_(BAD_TOKEN), file=sys.stderr)
         # PTB leaves the HTTP client of the refused getMe open; close it while the loop lives.
         asyncio.get_event_loop().run_until_complete(application.bot.request.shutdown())
         return 1

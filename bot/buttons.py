@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery
 
-EXPIRED = "This button has expired: please ask again."
+from index.i18n import N_, _
+
+EXPIRED = N_("This button has expired: please ask again.")
 MAX_DIGITS = 18  # fits SQLite's int64 ids and Telegram's 64-byte callback data
 
 
@@ -45,4 +47,4 @@ REMOVE_TOPIC = ButtonKind("alert:del")  # '🗑 #id' under /subscriptions, '🔕
 
 async def expired(query: CallbackQuery) -> None:
     """The answer to a button this bot no longer knows, or whose message is gone."""
-    await query.answer(EXPIRED, show_alert=True)
+    await query.answer(_(EXPIRED), show_alert=True)

@@ -6,6 +6,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -55,7 +56,8 @@ async def run_archive(
     """Run a (synchronous) archive call on the application's bounded executor, off the loop."""
     loop = asyncio.get_running_loop()
     work = functools.partial(call, *args, **kwargs)
-    return await loop.run_in_executor(context.bot_data.executor, work)
+    # The update's context (its language, say) goes along: messages built there speak it too.
+    return await loop.run_in_executor(context.bot_data.executor, copy_context().run, work)
 
 
 def is_admin(settings: Settings, user_id: int | None) -> bool:

@@ -15,18 +15,19 @@ from bot import buttons, render, written
 from bot.context import Command, Context, is_admin, run_archive
 from bot.replies import reply, typing
 from index.errors import ArchiveError
+from index.i18n import N_, _
 from index.search.followup import rewrite_followup
 
 log = logging.getLogger(__name__)
 
 COMMANDS: tuple[Command, ...] = (
-    Command("ask", "Ask the news archive a question"),
-    Command("help", "What I can do"),
-    Command("start", "Say hello"),
+    Command("ask", N_("Ask the news archive a question")),
+    Command("help", N_("What I can do")),
+    Command("start", N_("Say hello")),
 )
 ADMIN_COMMANDS: tuple[Command, ...] = ()
-APOLOGY = "Sorry, something went wrong there. Please try again in a moment."
-EXAMPLE = "What did the US offer Ukraine?"
+APOLOGY = N_("Sorry, something went wrong there. Please try again in a moment.")
+EXAMPLE = N_("What did the US offer Ukraine?")
 LEADING_COMMAND = re.compile(r"^/\w+(@\w+)?\s*")
 # chat_data keys: the chat's last standalone question, and the rewritten questions by message id
 LAST_QUESTION = "last_question"
@@ -61,35 +62,42 @@ def register_fallbacks(application: Application) -> None:  # type: ignore[type-a
 
 async def start(update: Update, context: Context) -> None:
     """Greet and explain."""
-    name = html.escape(update.effective_user.first_name) if update.effective_user else "there"
+    user = update.effective_user
+    name = html.escape(user.first_name) if user else _("there")
     await reply(
         update.effective_message,
-        f"Hello, {name}! I answer questions about a news archive with the archive's own "
-        "sentences and numbered sources.\n\n"
-        f"Just write your question here, for example: <i>{EXAMPLE}</i>\n"
-        "In groups use /ask, mention me, or reply to my message. /help lists the commands.",
+        _(
+            "Hello, {name}! I answer questions about a news archive with the archive's own "
+            "sentences and numbered sources.\n\n"
+            "Just write your question here, for example: <i>{example}</i>\n"
+            "In groups use /ask, mention me, or reply to my message. /help lists the commands.",
+            name=name,
+            example=_(EXAMPLE),
+        ),
     )
 
 
 async def help_command(update: Update, context: Context) -> None:
     """List the commands; admins also see theirs."""
     data = context.bot_data
-    lines = ["<b>Commands</b>", *(command_line(c) for c in data.commands)]
+    lines = [_("<b>Commands</b>"), *(command_line(c) for c in data.commands)]
     user_id = update.effective_user.id if update.effective_user else None
     if data.admin_commands and is_admin(data.settings, user_id):
-        lines += ["", "<b>Admin commands</b>"]
+        lines += ["", _("<b>Admin commands</b>")]
         lines += [command_line(c) for c in data.admin_commands]
     lines += [
         "",
-        "In a private chat any message is a question. Under an answer, 📄 opens a "
-        "source's whole passage and “More ▸” shows the next results.",
+        _(
+            "In a private chat any message is a question. Under an answer, 📄 opens a "
+            "source's whole passage and “More ▸” shows the next results."
+        ),
     ]
     await reply(update.effective_message, "\n".join(lines))
 
 
 def command_line(command: Command) -> str:
     """'/name — description' for /help."""
-    return f"/{command.name} — {html.escape(command.description)}"
+    return f"/{command.name} — {html.escape(_(command.description))}"
 
 
 async def ask(update: Update, context: Context) -> None:
@@ -99,7 +107,7 @@ async def ask(update: Update, context: Context) -> None:
         return
     question = question_text(" ".join(context.args or []), context.bot.username)
     if not question:
-        await reply(message, f"Ask like this: <code>/ask {EXAMPLE}</code>")
+        await reply(message, _("Ask like this: <code>/ask {example}</code>", example=_(EXAMPLE)))
         return
     await answer_new(message, question, context)
 
@@ -110,10 +118,10 @@ async def unknown_command(update: Update, context: Context) -> None:
     if message is None or not message.text:
         return
     command = message.text.split()[0]
-    _, _, target = command.partition("@")
+    target = command.partition("@")[2]
     if message.chat.type != ChatType.PRIVATE and target.lower() != context.bot.username.lower():
         return
-    await reply(message, f"I don't know {html.escape(command)}. Try /help.")
+    await reply(message, _("I don't know {command}. Try /help.", command=html.escape(command)))
 
 
 async def private_text(update: Update, context: Context) -> None:
@@ -132,7 +140,7 @@ async def group_text(update: Update, context: Context) -> None:
 
 async def not_text(update: Update, context: Context) -> None:
     """Stickers, photos and the like in a private chat."""
-    await reply(update.effective_message, "Send me your question as text, please.")
+    await reply(update.effective_message, _("Send me your question as text, please."))
 
 
 # questions and answers
@@ -158,7 +166,8 @@ async def answer_new(message: Message, question: str, context: Context) -> None:
     memory = context.chat_data if context.chat_data is not None else {}
     standalone = rewrite_followup(memory.get(LAST_QUESTION), question)
     rewritten = standalone != " ".join(question.split())
-    note = f"<i>Taking it as: {render.text(render.shorten(standalone))}</i>" if rewritten else ""
+    taken = render.text(render.shorten(standalone))
+    note = _("<i>Taking it as: {question}</i>", question=taken) if rewritten else ""
     if not await answer(message, standalone, context, note=note):
         return
     memory[LAST_QUESTION] = standalone
@@ -206,9 +215,11 @@ async def answer(
 
 def limit_text(wait: int, per_minute: int) -> str:
     """The polite refusal when a user asks faster than the limit."""
-    return (
-        f"You have asked {per_minute} questions in the last minute, which is my limit. "
-        f"Please ask again in {wait} seconds."
+    return _(
+        "You have asked {per_minute} questions in the last minute, which is my limit. "
+        "Please ask again in {wait} seconds.",
+        per_minute=per_minute,
+        wait=wait,
     )
 
 
@@ -227,7 +238,7 @@ async def passage(update: Update, context: Context) -> None:
         return
     found = await run_archive(context, context.bot_data.archive.passage, number)
     if found is None:
-        await query.answer("That passage is no longer in the archive.", show_alert=True)
+        await query.answer(_("That passage is no longer in the archive."), show_alert=True)
         return
     await query.answer()
     await reply(message, render.passage_html(found))
@@ -266,6 +277,6 @@ async def on_error(update: object, context: Context) -> None:
     if not isinstance(update, Update) or update.effective_message is None:
         return
     try:
-        await reply(update.effective_message, APOLOGY)
+        await reply(update.effective_message, _(APOLOGY))
     except TelegramError as error:
         log.warning("Could not send the apology: %s", error)

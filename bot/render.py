@@ -8,6 +8,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import MORE, PASSAGE
+from index.i18n import _
 from index.ingest.urls import is_web_url
 from index.records import Answer, Citation, Hit
 
@@ -96,14 +97,16 @@ def answer_html(answer: Answer, offset: int = 0) -> str:
     question = text(shorten(answer.question))
     if not answer.found:
         if offset:
-            return f"No more results on “{question}”."
-        return (
-            f"The archive has nothing on “{question}”. Try other words, or ask an admin "
-            "to add a source that covers it."
+            return _("No more results on “{question}”.", question=question)
+        return _(
+            "The archive has nothing on “{question}”. Try other words, or ask an admin "
+            "to add a source that covers it.",
+            question=question,
         )
     paragraphs = ["\n".join(line for line in answer_lines(answer) if line)]
     if offset:
-        paragraphs.insert(0, f"<b>More on “{question}”</b> (from result {offset + 1})")
+        more = _("<b>More on “{question}”</b> (from result {n})", question=question, n=offset + 1)
+        paragraphs.insert(0, more)
     paragraphs += [
         citation_html(citation, [s.text for s in answer.sentences if s.n == citation.n])
         for citation in answer.citations
@@ -133,7 +136,7 @@ def answer_keyboard(answer: Answer, offset: int, k: int) -> InlineKeyboardMarkup
         for start in range(0, len(answer.citations), 5)
     ]
     if len(answer.citations) >= k:
-        rows.append([InlineKeyboardButton("More ▸", callback_data=MORE.data(offset + k))])
+        rows.append([InlineKeyboardButton(_("More ▸"), callback_data=MORE.data(offset + k))])
     return InlineKeyboardMarkup(rows)
 
 

@@ -261,6 +261,14 @@ class Archive:
         """Every stored passage with its article (score 0), by chunk id."""
         return self.store.hits(self.store.chunk_ids().tolist())
 
+    def chat_language(self, chat_id: int) -> tuple[str, bool] | None:
+        """A chat's language and whether it was chosen (/language) rather than first seen."""
+        return self.store.chat_language(chat_id)
+
+    def set_chat_language(self, chat_id: int, language: str, *, chosen: bool) -> None:
+        """Remember a chat's language; a seen one never replaces a chosen one."""
+        self.store.set_chat_language(chat_id, language, chosen)
+
     def counts(self) -> Counts:
         """How many articles and passages the archive holds."""
         return self.store.counts()

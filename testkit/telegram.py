@@ -130,9 +130,15 @@ class FakeTelegram:
         chat_id: int | None = None,
         reply_to: Json | None = None,
         first_name: str = "Ann",
+        language_code: str | None = None,
     ) -> Json:
-        """A user writes `text` in a private chat (chat_id None) or a group (negative chat_id)."""
-        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        """A user writes `text` in a private chat (chat_id None) or a group (negative chat_id).
+
+        `language_code` is the language of the user's Telegram app, as Telegram sends it.
+        """
+        user: Json = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code:
+            user["language_code"] = language_code
         if chat_id is None or chat_id == user_id:
             chat: Json = {"id": user_id, "type": "private", "first_name": first_name}
         else:
@@ -349,6 +355,8 @@ class FakeTelegram:
                 raise Rejected("Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
         scope = params.get("scope") or {"type": "default"}
         key = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
+        if params.get("language_code"):  # a menu for users of that language
+            key += f"/{params['language_code']}"
         self.commands[key] = params["commands"]
         return True
 

@@ -57,9 +57,9 @@ def archive(settings: Settings, embedder: Embedder) -> Iterator[Archive]:
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for running newsbot in a subprocess against data_dir."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_", "LLM_"))
-    }
+    ours = ("NEWSBOT_", "TELEGRAM_", "LLM_", "LANGUAGE", "LC_ALL", "LC_MESSAGES")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    env["LANG"] = "C.UTF-8"  # the CLI speaks the language of LANG: English unless a test says
     env.update(
         NEWSBOT_DATA_DIR=str(data_dir),
         NEWSBOT_MODEL_CACHE=os.environ["NEWSBOT_MODEL_CACHE"],

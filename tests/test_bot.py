@@ -193,8 +193,15 @@ def test_commands_are_registered_with_admin_ones_in_admin_chats(fake: FakeTelegr
 
     theirs = [c.name for module in HANDLER_MODULES for c in module.ADMIN_COMMANDS]
     alerts = ["subscribe", "subscriptions", "unsubscribe", "digest"]
-    assert everyone == ["ask", "help", "start", *alerts]
+    assert everyone == ["ask", "help", "start", *alerts, "language"]
     assert admins == [*everyone, *theirs, "secret"]
+    # Users whose Telegram speaks Ukrainian or Russian get the menu in their language.
+    ukrainian = {c["command"]: c["description"] for c in fake.commands["default/uk"]}
+    assert (
+        list(ukrainian) == everyone
+        and ukrainian["ask"] != fake.commands["default"][0]["description"]
+    )
+    assert [c["command"] for c in fake.commands[f"chat:{ADMIN_ID}/ru"]] == admins
 
 
 def test_ask_command_in_a_private_chat(fake: FakeTelegram) -> None:

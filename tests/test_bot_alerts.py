@@ -194,7 +194,7 @@ def test_bad_input_gets_a_one_line_usage(desk: Desk) -> None:
     for n in range(20):
         assert desk.say(f"/subscribe topic number {n}", user).text.startswith("Subscribed")
     assert desk.say("/subscribe one too many", user).text.startswith("You have 20 topics")
-    assert desk.say("/unsubscribe all", user).text == "Removed all 20 topic(s) of this chat."
+    assert desk.say("/unsubscribe all", user).text == "Removed all 20 topics of this chat."
 
 
 def test_a_digest_a_minute_ahead_arrives_once(desk: Desk) -> None:

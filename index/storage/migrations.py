@@ -138,6 +138,15 @@ MIGRATIONS: tuple[str, ...] = (
         INSERT INTO chunk_deletions(chunk_id) VALUES (old.id);
     END;
     """,
+    # 6: the language the bot speaks in a chat: chosen with /language, or first seen there
+    # (for alerts and digests, which answer no message and so have no language_code to follow).
+    """
+    CREATE TABLE IF NOT EXISTS chat_languages (
+        chat_id INTEGER PRIMARY KEY,
+        language TEXT NOT NULL,
+        chosen INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 

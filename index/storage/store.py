@@ -92,6 +92,26 @@ class Store:
                 (key, value),
             )
 
+    # chats
+
+    def chat_language(self, chat_id: int) -> tuple[str, bool] | None:
+        """The chat's language and whether someone chose it with /language; None if unknown."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT language, chosen FROM chat_languages WHERE chat_id=?", (chat_id,)
+            ).fetchone()
+        return None if row is None else (str(row[0]), bool(row[1]))
+
+    def set_chat_language(self, chat_id: int, language: str, chosen: bool) -> None:
+        """Remember a chat's language; a chosen one is only replaced by another choice."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO chat_languages(chat_id, language, chosen) VALUES(?, ?, ?) "
+                "ON CONFLICT(chat_id) DO UPDATE SET language=excluded.language, "
+                "chosen=excluded.chosen WHERE excluded.chosen OR NOT chat_languages.chosen",
+                (chat_id, language, int(chosen)),
+            )
+
     # sources
 
     def add_source(self, kind: str, url: str, title: str = "") -> Source:
