@@ -1,0 +1,101 @@
+"""The bot speaks the user's language: Telegram's language_code, /language per chat, kept."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import SEED_QUESTION, SEED_TITLE
+
+from bot.app import HANDLER_MODULES, build_application
+from index.archive import Archive
+from index.embed.sbert import Embedder
+from index.settings import Settings
+from testkit.running import RunningBot
+from testkit.telegram import FakeTelegram
+
+users = itertools.count(7000)
+NOTHING = "Llama yodelling championship results in Patagonia"
+
+
+@dataclass
+class World:
+    """The fake server, the archive and the bot polling it."""
+
+    fake: FakeTelegram
+    settings: Settings
+    archive: Archive
+    running: RunningBot
+
+    def restart(self) -> None:
+        """A new Application over the same archive, as after a deploy."""
+        self.running.__exit__(None, None, None)
+        self.running = RunningBot(build_application(self.settings, self.archive, HANDLER_MODULES))
+        self.running.__enter__()
+
+    def say(self, text: str, user: int, language_code: str | None = None) -> str:
+        """A user writes in a private chat; the text of the bot's one reply."""
+        sent = self.fake.send(text, user, language_code=language_code)
+        (reply,) = self.fake.replies(sent)
+        return reply.text
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[World]:
+    """The seeded archive and the bot with every handler module."""
+    with FakeTelegram() as fake:
+        data_dir: Path = tmp_path_factory.mktemp("language") / "data"
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=data_dir,
+            telegram_api_url=fake.api_url,
+            telegram_file_url=fake.file_url,
+            telegram_bot_token=fake.token,
+            questions_per_minute=30,
+        )
+        archive = Archive(settings, embedder=embedder)
+        archive.seed()
+        running = RunningBot(build_application(settings, archive, HANDLER_MODULES))
+        world = World(fake, settings, archive, running.__enter__())
+        yield world
+        world.running.__exit__(None, None, None)
+        archive.close()
+        assert fake.rejected == []
+
+
+def test_the_bot_answers_in_the_language_of_the_users_telegram(world: World) -> None:
+    ukrainian, russian, english, other = next(users), next(users), next(users), next(users)
+
+    assert world.say("/start", ukrainian, "uk").startswith("Привіт, Ann!")
+    assert world.say("/start", russian, "ru").startswith("Привет, Ann!")
+    assert world.say("/start", english, "en-GB").startswith("Hello, Ann!")
+    assert world.say("/start", other, "de").startswith("Hello, Ann!")  # not ours: English
+    assert "В архіві немає нічого про" in world.say(NOTHING, ukrainian, "uk")
+    assert "В архиве нет ничего о" in world.say(NOTHING, russian, "ru")
+    # The archive's own sentences and the citations keep the article's language.
+    answer = world.say(SEED_QUESTION, ukrainian, "uk")
+    assert SEED_TITLE in answer and "intelligence" in answer.lower()
+
+
+def test_language_command_switches_the_chat_and_is_kept_across_restarts(world: World) -> None:
+    user = next(users)
+    assert "/language uk" in world.say("/language", user, "en")
+    assert world.say("/language ru", user, "en") == "Я буду говорить по-русски в этом чате."
+    assert world.say("/start", user, "en").startswith("Привет")
+    assert world.archive.chat_language(user) == ("ru", True)
+
+    world.restart()
+
+    assert "В архиве нет ничего о" in world.say(NOTHING, user, "uk")  # the choice wins
+    assert world.say("/language en", user, "ru") == "I will speak English in this chat."
+    assert world.say("/start", user, "uk").startswith("Hello")
+
+
+def test_a_chat_remembers_the_first_language_seen_for_alerts_and_digests(world: World) -> None:
+    user = next(users)
+    world.say("/help", user, "uk")
+    world.say("/help", user, "ru")  # a seen language never replaces the first one
+    assert world.archive.chat_language(user) == ("uk", False)
