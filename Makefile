@@ -42,13 +42,13 @@ bench: $(STAMP)
 # The message catalogues: extract every _()/_n()/N_() string, then merge into each language's .po
 # (translate the new entries there; tests/test_i18n.py fails while any is missing).
 messages: $(STAMP)
-	.venv/bin/pybabel extract -F babel.cfg -k _ -k _n:1,2 -k N_ --no-location --sort-output \
+	.venv/bin/pybabel extract -F babel.cfg -k _ -k _n:1,2 -k N_ --no-location --sort-output -w 100 \
 		--omit-header -o index/locales/newsbot.pot bot cli index
 	for lang in uk ru; do \
 		test -f index/locales/$$lang/LC_MESSAGES/newsbot.po || \
 			.venv/bin/pybabel init -D newsbot -d index/locales -l $$lang -i index/locales/newsbot.pot; \
 		.venv/bin/pybabel update -D newsbot -d index/locales -l $$lang -i index/locales/newsbot.pot \
-			--no-fuzzy-matching --ignore-obsolete; \
+			--no-fuzzy-matching --ignore-obsolete -w 100; \
 	done
 
 clean:
