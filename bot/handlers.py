@@ -168,9 +168,12 @@ async def answer_new(message: Message, question: str, context: Context) -> None:
     rewritten = standalone != " ".join(question.split())
     taken = render.text(render.shorten(standalone))
     note = _("<i>Taking it as: {question}</i>", question=taken) if rewritten else ""
-    if not await answer(message, standalone, context, note=note):
-        return
+    previous = memory.get(LAST_QUESTION)
+    # Remembered before the reply goes out: the user's next message may follow up on it at once.
     memory[LAST_QUESTION] = standalone
+    if not await answer(message, standalone, context, note=note):
+        memory[LAST_QUESTION] = previous
+        return
     if rewritten:  # so that "More ▸" under the answer goes on with the standalone question
         kept: dict[int, str] = memory.setdefault(REWRITTEN, {})
         kept[message.message_id] = standalone
