@@ -61,7 +61,7 @@ class Delivery:
         self.last_error: tuple[int, str] | None = None  # (unix time, message) as getWebhookInfo
         self._changed = changed
         self._queue: deque[tuple[float, Json]] = deque()  # (not before, update)
-        self._in_flight = 0
+        self._posting: dict[int, Json] = {}  # update id: the update being posted
         self._cond = threading.Condition()
         self._stopping = False
         self._threads = [
@@ -79,13 +79,13 @@ class Delivery:
     def pending(self) -> int:
         """Updates not yet answered with a 2xx (queued, waiting for a retry, or being posted)."""
         with self._cond:
-            return len(self._queue) + self._in_flight
+            return len(self._queue) + len(self._posting)
 
     def close(self) -> list[Json]:
-        """Stop delivering (posts under way finish on their own); the updates not delivered."""
+        """Stop delivering; the updates not answered yet (those being posted among them)."""
         with self._cond:
             self._stopping = True
-            left = [update for _, update in self._queue]
+            left = [update for _, update in self._queue] + list(self._posting.values())
             self._queue.clear()
             self._cond.notify_all()
         return sorted(left, key=lambda u: int(u["update_id"]))
@@ -97,7 +97,7 @@ class Delivery:
                 ready = next((item for item in self._queue if item[0] <= now), None)
                 if ready is not None:
                     self._queue.remove(ready)
-                    self._in_flight += 1
+                    self._posting[int(ready[1]["update_id"])] = ready[1]
                     return ready[1]
                 soonest = min((at for at, _ in self._queue), default=now + 1.0)
                 self._cond.wait(max(0.01, soonest - now))
@@ -134,7 +134,7 @@ class Delivery:
 
     def _done(self, update: Json, status: int) -> None:
         with self._cond:
-            self._in_flight -= 1
+            self._posting.pop(int(update["update_id"]), None)
             self.attempts.append(Attempt(int(update["update_id"]), status))
             if not 200 <= status < 300:
                 why = f"Wrong response from the webhook: {status}"
