@@ -92,7 +92,7 @@ class Server:
         try:
             payload = await request.json()
             update = Update.de_json(payload, self.application.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):  # not an update
             return web.Response(status=400)
         if self.webhook.first_time(update.update_id):
             processor = self.application.update_processor
