@@ -209,7 +209,17 @@ def run_webhook(application: Application, settings: Settings) -> int:  # type: i
         print(BAD_TOKEN, file=sys.stderr)
         return 1
     except OSError as error:  # the listen address is taken or not ours
-        print(f"Cannot serve the webhook on {settings.webhook_listen}: {error}", file=sys.stderr)
+        listen = settings.webhook_listen
+        print(
+            _("Cannot serve the webhook on {listen}: {error}", listen=listen, error=error),
+            file=sys.stderr,
+        )
+        return 1
+    except TelegramError as error:  # setWebhook refused: the URL, say
+        url = settings.webhook_url
+        print(
+            _("Telegram refused the webhook {url}: {error}", url=url, error=error), file=sys.stderr
+        )
         return 1
     log.info("Stopped.")
     return 0

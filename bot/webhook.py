@@ -67,8 +67,8 @@ async def serve_webhook(
             if application.post_init:
                 await application.post_init(application)
             await application.start()
-            await server.start()
             try:
+                await server.start()
                 await ensure_webhook(application.bot, settings, allowed)
                 await stop.wait()
             finally:
