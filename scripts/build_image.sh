@@ -33,10 +33,10 @@ step "build context: the tracked files and the wheels"
 CONTEXT=$WORK/context
 rm -rf "$CONTEXT" && mkdir -p "$CONTEXT/wheels"
 git -C "$REPO" ls-files -z | (cd "$REPO" && xargs -0 tar -c) | tar -C "$CONTEXT" -x
-"$PIP" wheel --quiet --wheel-dir "$CONTEXT/wheels" "$REPO"
+"$PIP" wheel --quiet --wheel-dir "$CONTEXT/wheels" "$REPO" "setuptools>=69"  # and its build backend
 
 step "podman build --isolation=chroot $IMAGE"
-podman build --isolation=chroot --build-arg BASE="$BASE" --build-arg PIP_NO_INDEX=1 \
+podman build --isolation=chroot --format docker --build-arg BASE="$BASE" --build-arg PIP_NO_INDEX=1 \
     -t "$IMAGE" -f "$CONTEXT/Containerfile" "$CONTEXT"
 
 step "smoke run: the image's file system under chroot"
