@@ -206,7 +206,7 @@ def run_webhook(application: Application, settings: Settings) -> int:  # type: i
     try:
         asyncio.run(serve_webhook(application, settings, ALLOWED_UPDATES))
     except InvalidToken:
-        print(BAD_TOKEN, file=sys.stderr)
+        print(_(BAD_TOKEN), file=sys.stderr)
         return 1
     except OSError as error:  # the listen address is taken or not ours
         listen = settings.webhook_listen
