@@ -12,7 +12,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import render
+from bot import metrics, render
 from bot.buttons import REMOVE_TOPIC
 from bot.context import Command, Context, run_archive
 from bot.handlers import question_text, reply
@@ -143,6 +143,7 @@ async def deliver_alerts(context: Context) -> None:
                 context, delivery.chat_id, part, keyboard if number == len(parts) else None
             ):
                 break
+            metrics.ALERT_SENDS.labels(kind="alert").inc()
     if deliveries:
         log.info("Alerts: %d chat(s) told about new stories", len(deliveries))
 
@@ -179,6 +180,7 @@ async def send_digests(context: Context) -> None:
         for part in render.split_html(text):
             if not await send(context, due.chat_id, part, None):
                 break
+            metrics.ALERT_SENDS.labels(kind="digest").inc()
 
 
 # commands

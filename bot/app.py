@@ -1,4 +1,4 @@
-"""Wiring: settings and archive in, a polling python-telegram-bot Application out."""
+"""Wiring: settings and archive in, a python-telegram-bot Application out (polling or webhook)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bot import admin, alerts, handlers, language
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from bot.logs import configure_logging, protect_token, quiet_http_logs
+from bot.webhook import serve_operators_while_polling, serve_webhook
 from index import Archive, Settings
 from index.errors import ArchiveError
 from index.i18n import DEFAULT, LANGUAGES, N_, _, use_language
@@ -47,6 +48,8 @@ ARCHIVE_THREADS = 4
 # the load test answered twice as fast with 16. Each update has at most two requests in
 # flight ("typing…" and its reply), so the pool has room for both and none waits for a connection.
 CONCURRENT_UPDATES = 16
+# The kinds of update the bot asks Telegram for, polling or by webhook.
+ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
 
 
 class HandlerModule(Protocol):
@@ -74,6 +77,8 @@ def build_application(
     protect_token(settings.telegram_bot_token.get_secret_value())
     if settings.llm_api_key is not None:
         protect_token(settings.llm_api_key.get_secret_value())
+    if settings.webhook_secret is not None:
+        protect_token(settings.webhook_secret.get_secret_value())
     updates = CONCURRENT_UPDATES + (settings.llm_max_concurrency if settings.llm_base_url else 0)
     # PTB 22 warns on every 429 (RetryAfter.retry_after) unless time periods are opted in to
     # timedelta, which becomes the default in PTB 23.
@@ -162,6 +167,8 @@ def main() -> int:
     secrets = [settings.telegram_bot_token.get_secret_value()]
     if settings.llm_api_key is not None:
         secrets.append(settings.llm_api_key.get_secret_value())
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
     configure_logging(settings.log_level, *secrets)
     try:
         archive = Archive.open(settings)
@@ -169,7 +176,12 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 1
     try:
-        return run(build_application(settings, archive))
+        application = build_application(settings, archive)
+        if settings.webhook_url:
+            return run_webhook(application, settings)
+        if settings.metrics_listen:
+            serve_operators_while_polling(application, settings.metrics_listen)
+        return run(application)
     finally:
         archive.close()
 
@@ -177,9 +189,7 @@ def main() -> int:
 def run(application: Application) -> int:  # type: ignore[type-arg]
     """Poll until a stop signal; 0 when stopped, 1 when Telegram refuses the token."""
     try:
-        application.run_polling(
-            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], close_loop=False
-        )
+        application.run_polling(allowed_updates=list(ALLOWED_UPDATES), close_loop=False)
     except InvalidToken:
         print(_(BAD_TOKEN), file=sys.stderr)
         # PTB leaves the HTTP client of the refused getMe open; close it while the loop lives.
@@ -187,5 +197,29 @@ def run(application: Application) -> int:  # type: ignore[type-arg]
         return 1
     finally:
         asyncio.get_event_loop().close()
+    log.info("Stopped.")
+    return 0
+
+
+def run_webhook(application: Application, settings: Settings) -> int:  # type: ignore[type-arg]
+    """Answer updates by webhook until a stop signal; 0 when stopped, 1 when refused."""
+    try:
+        asyncio.run(serve_webhook(application, settings, ALLOWED_UPDATES))
+    except InvalidToken:
+        print(_(BAD_TOKEN), file=sys.stderr)
+        return 1
+    except OSError as error:  # the listen address is taken or not ours
+        listen = settings.webhook_listen
+        print(
+            _("Cannot serve the webhook on {listen}: {error}", listen=listen, error=error),
+            file=sys.stderr,
+        )
+        return 1
+    except TelegramError as error:  # setWebhook refused: the URL, say
+        url = settings.webhook_url
+        print(
+            _("Telegram refused the webhook {url}: {error}", url=url, error=error), file=sys.stderr
+        )
+        return 1
     log.info("Stopped.")
     return 0

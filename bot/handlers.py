@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import buttons, render, written
+from bot import buttons, metrics, render, written
 from bot.context import Command, Context, is_admin, run_archive
 from bot.replies import reply, typing
 from index.errors import ArchiveError
@@ -195,15 +195,20 @@ async def answer(
         user_id = message.from_user.id if message.from_user else message.chat.id
     wait = data.limit.wait_seconds(user_id)
     if wait:
+        metrics.QUESTIONS.labels(outcome="limited").inc()
         await reply(message, limit_text(wait, data.settings.questions_per_minute))
         return False
     k = data.settings.top_k
     async with typing(message.chat):
         try:
-            result = await run_archive(context, data.archive.ask, question, k=k, offset=offset)
+            with metrics.ANSWER_SECONDS.labels(kind="more" if offset else "new").time():
+                result = await run_archive(context, data.archive.ask, question, k=k, offset=offset)
         except ArchiveError as error:
+            metrics.QUESTIONS.labels(outcome="failed").inc()
+            metrics.ERRORS.labels(kind=type(error).__name__).inc()
             await reply(message, html.escape(str(error)))
             return False
+    metrics.QUESTIONS.labels(outcome="answered" if result.found else "nothing_found").inc()
     if data.writer is not None and result.found and not offset:
         async with typing(message.chat):
             await written.send_written(message, result, context, note, k)
@@ -276,6 +281,7 @@ async def expired_button(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log the traceback; tell the user, briefly, that something went wrong."""
     update_id = update.update_id if isinstance(update, Update) else None
+    metrics.ERRORS.labels(kind=type(context.error).__name__).inc()
     log.error("Update %s failed", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_message is None:
         return

@@ -10,7 +10,7 @@ import time
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest, TelegramError
 
-from bot import render
+from bot import metrics, render
 from bot.context import Context, run_archive
 from index.records import Answer
 from index.written.write import write_answer
@@ -97,6 +97,8 @@ async def send_written(
         written_answer = extractive
     else:
         written_answer = written.answer
+        if written.mode != "llm":
+            metrics.MODEL_FALLBACKS.labels(reason=metrics.fallback_reason(written.reason)).inc()
     body = render.answer_html(written_answer)
     parts = render.split_html(reply.html(body))
     await reply.finish(parts, render.answer_keyboard(written_answer, 0, k))

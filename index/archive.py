@@ -273,6 +273,10 @@ class Archive:
         """How many articles and passages the archive holds."""
         return self.store.counts()
 
+    def cache_lag(self) -> int:
+        """Vectors stored that this process's vector cache does not hold yet (for /metrics)."""
+        return self.cache.lag()
+
     def article_keys(self, article_ids: Sequence[int]) -> dict[int, ArticleKey]:
         """The id an article was imported with and its URL, by article id."""
         return self.store.article_keys(article_ids)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.i18n import _
 
 REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -166,6 +169,34 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Serving: webhooks for replicas behind a load balancer, health and metrics for operators
+    webhook_url: str = Field(
+        "",
+        alias="NEWSBOT_WEBHOOK_URL",
+        description=(
+            "Public HTTPS URL Telegram posts updates to (http only for 127.0.0.1); "
+            "empty = long polling."
+        ),
+    )
+    webhook_listen: str = Field(
+        "",
+        alias="NEWSBOT_WEBHOOK_LISTEN",
+        description="host:port the webhook server listens on, e.g. 0.0.0.0:8080.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        alias="NEWSBOT_WEBHOOK_SECRET",
+        description=(
+            "Telegram's secret_token, 1-256 of A-Z a-z 0-9 _ -; requests without it get 403 "
+            "(never logged)."
+        ),
+    )
+    metrics_listen: str = Field(
+        "",
+        alias="NEWSBOT_METRICS_LISTEN",
+        description="host:port for /healthz and /metrics when polling; empty = none.",
+    )
+
     # Sources
     allow_private_urls: bool = Field(
         False,
@@ -206,7 +237,9 @@ class Settings(BaseSettings):
         "INFO", alias="NEWSBOT_LOG_LEVEL", description="Logging level."
     )
 
-    @field_validator("telegram_bot_token", "llm_api_key", "model_cache_dir", mode="before")
+    @field_validator(
+        "telegram_bot_token", "llm_api_key", "model_cache_dir", "webhook_secret", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -221,6 +254,43 @@ class Settings(BaseSettings):
                 _("unknown time zone {zone!r}, try Europe/Paris", zone=value)
             ) from error
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname == "127.0.0.1"
+        if not (parts.scheme == "https" or local) or not parts.hostname:
+            raise ValueError("Telegram only posts to https:// URLs (http:// only for 127.0.0.1)")
+        return value
+
+    @field_validator("webhook_listen", "metrics_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            listen_address(value)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("1 to 256 characters, only A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        given = [bool(self.webhook_url), bool(self.webhook_listen), self.webhook_secret is not None]
+        if any(given) and not all(given):
+            raise ValueError(
+                "webhooks need NEWSBOT_WEBHOOK_URL, NEWSBOT_WEBHOOK_LISTEN and "
+                "NEWSBOT_WEBHOOK_SECRET together; leave all three empty to poll"
+            )
+        return self
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -238,6 +308,14 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """'host:port' (or '[v6]:port') split; ValueError when it is not one."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not host:port, e.g. 0.0.0.0:8080")
+    return host.strip("[]"), int(port)
 
 
 def settings_problem(error: ValidationError) -> str:

@@ -13,6 +13,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from testkit.telegram_wire import Json, Rejected, entities, handler, parse_html, utf16
+from testkit.webhook import Delivery, check_webhook
 
 TOKEN = "123456789:AAFakeTokenThatMustNeverBeLogged_x1"
 USERNAME = "newsbot_test_bot"
@@ -94,6 +95,9 @@ class FakeTelegram:
         # the bot's messages by the (chat id, message id) they reply to: replies_now is a lookup
         self._replies: dict[tuple[int, int], list[Sent]] = {}
         self._stopping = False
+        self.webhook: Delivery | None = None  # set by the bot's setWebhook: updates are POSTed
+        self.webhook_retry_seconds = 0.2  # how soon a failed delivery is tried again
+        self._webhook_info: Json = {}
         self._http = Server(("127.0.0.1", 0), handler(self))
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
@@ -108,6 +112,8 @@ class FakeTelegram:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        if self.webhook is not None:
+            self.webhook.close()
         self._http.shutdown()
         self._http.server_close()
 
@@ -226,8 +232,16 @@ class FakeTelegram:
 
     def _push(self, update: Json) -> None:
         update["update_id"] = next(self._update_ids)
-        self._updates.append(update)
+        if self.webhook is not None:
+            self.webhook.put(update)
+        else:
+            self._updates.append(update)
         self._cond.notify_all()
+
+    def _changed(self) -> None:
+        """A webhook delivery ended: wake whoever waits on the server."""
+        with self._cond:
+            self._cond.notify_all()
 
     def call(self, method: str, params: Json) -> Any:
         """Do one Bot API method; Rejected for errors."""
@@ -256,6 +270,12 @@ class FakeTelegram:
             return result
 
     def _get_updates(self, params: Json) -> list[Json]:
+        if self.webhook is not None:
+            raise Rejected(
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+                409,
+            )
         offset = int(params.get("offset") or 0)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         with self._cond:
@@ -279,7 +299,37 @@ class FakeTelegram:
         }
 
     def _deleteWebhook(self, params: Json) -> bool:
+        if self.webhook is not None:
+            left = self.webhook.close()
+            self.webhook, self._webhook_info = None, {}
+            if not params.get("drop_pending_updates"):
+                self._updates = left + self._updates
         return True
+
+    def _setWebhook(self, params: Json) -> bool:
+        url, secret, connections = check_webhook(params)
+        left = self.webhook.close() if self.webhook is not None else []
+        self.webhook = Delivery(
+            url, secret, connections, self._changed, retry_seconds=self.webhook_retry_seconds
+        )
+        self._webhook_info = {"max_connections": connections}
+        if params.get("allowed_updates") is not None:
+            self._webhook_info["allowed_updates"] = params["allowed_updates"]
+        for update in left + self._updates:
+            self.webhook.put(update)
+        self._updates = []
+        return True
+
+    def _getWebhookInfo(self, params: Json) -> Json:
+        info: Json = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        if self.webhook is None:
+            info["pending_update_count"] = len(self._updates)
+            return info
+        info.update(self._webhook_info, url=self.webhook.url)
+        info["pending_update_count"] = self.webhook.pending()
+        if self.webhook.last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook.last_error
+        return info
 
     def _checked_text(self, params: Json) -> str:
         text = str(params.get("text", ""))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import REPO, SEED_QUESTION, SEED_TITLE, cli_env
 
@@ -14,7 +16,9 @@ from bot.app import HANDLER_MODULES
 from testkit.telegram import FakeTelegram
 
 
-def start_bot(fake: FakeTelegram, tmp_path: Path, *command: str) -> subprocess.Popen[str]:
+def start_bot(
+    fake: FakeTelegram, tmp_path: Path, *command: str, **extra: str
+) -> subprocess.Popen[str]:
     """The bot as a process on an empty data dir, polling the fake server, logging at DEBUG."""
     env = cli_env(
         tmp_path / "data",
@@ -24,6 +28,7 @@ def start_bot(fake: FakeTelegram, tmp_path: Path, *command: str) -> subprocess.P
         ADMIN_IDS="1000",
         NEWSBOT_LOG_LEVEL="DEBUG",
         PYTHONPATH=str(REPO),
+        **extra,
     )
     return subprocess.Popen(
         [sys.executable, *command],
@@ -86,9 +91,16 @@ def test_bot_without_a_token_says_how_to_get_one(tmp_path: Path, command: list[s
 
 
 def test_python_m_bot_stops_on_sigint(tmp_path: Path) -> None:
-    with FakeTelegram() as fake, start_bot(fake, tmp_path, "-m", "bot") as bot:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        listen = f"127.0.0.1:{probe.getsockname()[1]}"
+    with (
+        FakeTelegram() as fake,
+        start_bot(fake, tmp_path, "-m", "bot", NEWSBOT_METRICS_LISTEN=listen) as bot,
+    ):
         try:
             fake.wait(lambda: any(m == "getUpdates" for m, _ in fake.calls), timeout=300)
+            health = httpx.get(f"http://{listen}/healthz", timeout=30)
             bot.send_signal(signal.SIGINT)
             _, stderr = bot.communicate(timeout=60)
         finally:
@@ -96,6 +108,7 @@ def test_python_m_bot_stops_on_sigint(tmp_path: Path) -> None:
 
     assert bot.returncode == 0, stderr
     assert "Stopped." in stderr and "Traceback" not in stderr
+    assert health.status_code == 200 and health.json()["passages"] > 0  # polling, with /healthz
 
 
 def test_the_product_never_imports_the_testkit(tmp_path: Path) -> None:

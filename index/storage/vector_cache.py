@@ -54,6 +54,13 @@ class VectorCache:
             return -1
         return max(0, self.store.vectors.count() - footer.count)
 
+    def lag(self) -> int:
+        """Vectors in SQLite this process's index does not hold yet (without catching up)."""
+        count = self.store.vectors.count()
+        with self._lock:
+            held = len(self._index) if self._index is not None else 0
+        return max(0, count - held)
+
     def file_footer(self) -> Footer | None:
         """The cache file's footer; None if the file is missing or unreadable."""
         try:
