@@ -25,11 +25,12 @@ from index.records import (
 )
 from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
+from index.storage.database import archive_target
 from index.storage.keywords import FOLDER, KeywordIndex
 from index.storage.legacy import import_legacy_vectors, legacy_files
 from index.storage.store import Store
 from index.storage.vector_cache import VectorCache
-from index.storage.vector_files import remove_path, write_lock
+from index.storage.vector_files import remove_path
 from index.storage.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Archive:
         self.data_dir = settings.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder or open_embedder(settings)
-        self.store = Store(self.data_dir / "archive.sqlite3")
+        self.store = Store(archive_target(settings))
         stored = self.store.get_meta("model")
         if check_model and stored and stored != self.embedder.name:
             self.store.close()
@@ -137,7 +138,7 @@ class Archive:
 
     def write_lock(self, wait: bool = True) -> AbstractContextManager[None]:
         """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it."""
-        return write_lock(self.data_dir / "write.lock", wait)
+        return self.store.db.write_lock(wait)
 
     def temp_files(self) -> list[Path]:
         """Half-written index files and folders of processes that were killed while saving."""

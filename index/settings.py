@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("data"), alias="NEWSBOT_DATA_DIR", description="Where the archive lives."
     )
+    database_url: str = Field(
+        "",
+        alias="NEWSBOT_DATABASE_URL",
+        description=(
+            "postgresql://user:password@host/db puts the archive in PostgreSQL (with pgvector); "
+            "empty keeps it in SQLite in the data dir, which then holds only caches."
+        ),
+    )
     seeds_dir: Path = Field(
         REPO_SEEDS,
         alias="NEWSBOT_SEEDS_DIR",

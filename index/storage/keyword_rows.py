@@ -7,10 +7,10 @@ change, so a writer catching up after a crash knows what to drop without compari
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+from index.storage.database import Database
 
 READ_BATCH = 20_000
 
@@ -29,57 +29,42 @@ class KeywordStamp:
 class KeywordRows:
     """Passages and the removal log, read on Store's connection for the keyword index."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._lock = lock
 
     def stamp(self) -> KeywordStamp:
-        """The highest chunk id and removal-log entry SQLite ever gave out."""
-        with self._lock:
-            rows = dict(
-                self._db.execute(
-                    "SELECT name, seq FROM sqlite_sequence "
-                    "WHERE name IN ('chunks', 'chunk_deletions')"
-                ).fetchall()
-            )
-        return KeywordStamp(int(rows.get("chunks", 0)), int(rows.get("chunk_deletions", 0)))
+        """The highest chunk id and removal-log entry the database ever gave out."""
+        ids = self._db.last_ids(("chunks", "chunk_deletions"))
+        return KeywordStamp(ids["chunks"], ids["chunk_deletions"])
 
     def deletions_after(self, seq: int) -> tuple[int, list[int]]:
         """(the last entry read, chunk ids removed or rewritten) since removal-log entry `seq`."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, chunk_id FROM chunk_deletions WHERE seq > ? ORDER BY seq", (seq,)
-            ).fetchall()
-        return (int(rows[-1][0]) if rows else seq), [int(row[1]) for row in rows]
+        rows = self._db.rows(
+            "SELECT seq, chunk_id FROM chunk_deletions WHERE seq > ? ORDER BY seq", (seq,)
+        )
+        return (int(rows[-1][0]) if rows else seq), [int(row[1]) for row in rows]  # type: ignore[call-overload]
 
     def count_deletions_after(self, seq: int) -> int:
         """How many removal-log entries follow `seq`."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM chunk_deletions WHERE seq > ?", (seq,)
-            ).fetchone()
-        return int(row[0])
+        return int(
+            self._db.rows("SELECT COUNT(*) FROM chunk_deletions WHERE seq > ?", (seq,))[0][0]
+        )  # type: ignore[call-overload]
 
     def count_after(self, last_id: int) -> int:
         """How many passages have an id above `last_id` (a range scan of the key)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM chunks WHERE id > ?", (last_id,)
-            ).fetchone()
-        return int(row[0])
+        return int(self._db.rows("SELECT COUNT(*) FROM chunks WHERE id > ?", (last_id,))[0][0])  # type: ignore[call-overload]
 
     def texts_after(self, last_id: int) -> Iterator[list[tuple[int, str]]]:
         """(chunk id, text) of the passages above `last_id`, in id order, in batches."""
         while True:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT id, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
-                    (last_id, READ_BATCH),
-                ).fetchall()
+            rows = self._db.rows(
+                "SELECT id, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, READ_BATCH),
+            )
             if not rows:
                 return
-            yield [(int(row[0]), str(row[1])) for row in rows]
-            last_id = int(rows[-1][0])
+            yield [(int(row[0]), str(row[1])) for row in rows]  # type: ignore[call-overload]
+            last_id = int(rows[-1][0])  # type: ignore[call-overload]
 
     def texts(self, ids: Sequence[int]) -> list[tuple[int, str]]:
         """(chunk id, text) of those passages that are still stored."""
@@ -87,13 +72,9 @@ class KeywordRows:
         for start in range(0, len(ids), 900):
             part = [int(i) for i in ids[start : start + 900]]
             marks = ",".join("?" * len(part))
-            with self._lock:
-                found += self._db.execute(
-                    f"SELECT id, text FROM chunks WHERE id IN ({marks})", part
-                ).fetchall()
+            found += self._db.rows(f"SELECT id, text FROM chunks WHERE id IN ({marks})", part)  # type: ignore[arg-type]
         return found
 
     def prune(self, upto: int) -> None:
         """Forget removal-log entries the keyword index has applied."""
-        with self._lock:
-            self._db.execute("DELETE FROM chunk_deletions WHERE seq <= ?", (upto,))
+        self._db.run("DELETE FROM chunk_deletions WHERE seq <= ?", (upto,))

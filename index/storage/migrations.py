@@ -1,92 +1,119 @@
-"""The archive's schema as numbered SQLite migrations, applied in order on open."""
+"""The archive's schema as numbered migrations, applied in order on open, on either engine.
+
+An entry is SQL both engines run, or a `Migration` with each engine's own text. Shared SQL is
+written for SQLite; on PostgreSQL `INTEGER` becomes `BIGINT` (Telegram's chat ids need 64 bits),
+`INTEGER PRIMARY KEY AUTOINCREMENT` an identity column and `BLOB` `BYTEA` (see `postgres_sql`).
+"""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+import re
+from dataclasses import dataclass
 
-MIGRATIONS: tuple[str, ...] = (
+from index.errors import ArchiveError
+from index.storage.database import Database
+from index.storage.postgres_schema import POSTGRES
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A migration whose SQL differs between the engines."""
+
+    sqlite: str
+    postgresql: str
+
+
+MIGRATIONS: tuple[str | Migration, ...] = (
     # 1: the archive
-    """
-    CREATE TABLE sources (
-        id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL,
-        url TEXT NOT NULL UNIQUE,
-        title TEXT NOT NULL DEFAULT '',
-        added_at TEXT NOT NULL,
-        last_fetch_at TEXT,
-        last_error TEXT,
-        etag TEXT,
-        last_modified TEXT
-    );
-    CREATE TABLE articles (
-        id INTEGER PRIMARY KEY,
-        source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE,
-        url TEXT UNIQUE,
-        title TEXT NOT NULL,
-        source_name TEXT,
-        published TEXT,
-        external_id TEXT,
-        content_hash TEXT NOT NULL UNIQUE,
-        text TEXT NOT NULL,
-        added_at TEXT NOT NULL
-    );
-    CREATE TABLE chunks (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL,
-        text TEXT NOT NULL
-    );
-    CREATE INDEX chunks_article ON chunks(article_id);
-    CREATE INDEX articles_source ON articles(source_id);
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
+    Migration(
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            url TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL,
+            last_fetch_at TEXT,
+            last_error TEXT,
+            etag TEXT,
+            last_modified TEXT
+        );
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE,
+            url TEXT UNIQUE,
+            title TEXT NOT NULL,
+            source_name TEXT,
+            published TEXT,
+            external_id TEXT,
+            content_hash TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX chunks_article ON chunks(article_id);
+        CREATE INDEX articles_source ON articles(source_id);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+        POSTGRES[1],
+    ),
     # 2: keyword index over passages; external content (no second copy of the text), kept in
     # step by triggers inside the same transaction as every chunk insert and delete.
-    """
-    CREATE VIRTUAL TABLE chunks_fts USING fts5(
-        text, content='chunks', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2'
-    );
-    CREATE VIRTUAL TABLE chunks_fts_terms USING fts5vocab(chunks_fts, 'row');
-    CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
-    END;
-    CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
-    END;
-    CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
-        INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
-    END;
-    INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
-    """,
+    Migration(
+        """
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            text, content='chunks', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE VIRTUAL TABLE chunks_fts_terms USING fts5vocab(chunks_fts, 'row');
+        CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+        """,
+        POSTGRES[2],
+    ),
     # 3: each passage's vector (float16) in the same row and transaction as the passage; the
     # FAISS file is a cache of this table. `vectors_generation` counts the changes an appending
     # reader cannot see by the last id alone (a delete, an update, an insert below the last id).
     # rebuild_vectors holds an `index rebuild` in progress until it is swapped in whole.
-    """
-    CREATE TABLE chunk_vectors (
-        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
-        vector BLOB NOT NULL
-    );
-    CREATE TABLE rebuild_vectors (
-        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
-        vector BLOB NOT NULL
-    );
-    INSERT INTO meta(key, value) VALUES ('vectors_generation', '0')
-        ON CONFLICT(key) DO NOTHING;
-    CREATE TRIGGER chunk_vectors_delete AFTER DELETE ON chunk_vectors BEGIN
-        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
-    END;
-    CREATE TRIGGER chunk_vectors_update AFTER UPDATE ON chunk_vectors BEGIN
-        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
-    END;
-    CREATE TRIGGER chunk_vectors_insert_below AFTER INSERT ON chunk_vectors
-    WHEN new.chunk_id < (SELECT MAX(chunk_id) FROM chunk_vectors) BEGIN
-        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
-    END;
-    """,
+    Migration(
+        """
+        CREATE TABLE chunk_vectors (
+            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL
+        );
+        CREATE TABLE rebuild_vectors (
+            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL
+        );
+        INSERT INTO meta(key, value) VALUES ('vectors_generation', '0')
+            ON CONFLICT(key) DO NOTHING;
+        CREATE TRIGGER chunk_vectors_delete AFTER DELETE ON chunk_vectors BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
+        END;
+        CREATE TRIGGER chunk_vectors_update AFTER UPDATE ON chunk_vectors BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
+        END;
+        CREATE TRIGGER chunk_vectors_insert_below AFTER INSERT ON chunk_vectors
+        WHEN new.chunk_id < (SELECT MAX(chunk_id) FROM chunk_vectors) BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_generation';
+        END;
+        """,
+        POSTGRES[3],
+    ),
     # 4: topic alerts and daily digests. A topic's vector is stored with the model that made it;
     # `after_chunk` is the newest passage when it was subscribed (chunk ids are never reused),
     # so older stories never alert. A story is keyed by its first copy's first chunk id.
@@ -121,23 +148,26 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: the keyword index moves to tantivy (its own folder, built from SQLite on open).
     # Triggers log each removed or rewritten passage, in the same transaction, so the index
     # catches up from this log after a crash; it prunes what it has applied.
-    """
-    DROP TRIGGER IF EXISTS chunks_fts_insert;
-    DROP TRIGGER IF EXISTS chunks_fts_delete;
-    DROP TRIGGER IF EXISTS chunks_fts_update;
-    DROP TABLE IF EXISTS chunks_fts_terms;
-    DROP TABLE IF EXISTS chunks_fts;
-    CREATE TABLE chunk_deletions (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        chunk_id INTEGER NOT NULL
-    );
-    CREATE TRIGGER chunks_deleted AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunk_deletions(chunk_id) VALUES (old.id);
-    END;
-    CREATE TRIGGER chunks_rewritten AFTER UPDATE OF text ON chunks BEGIN
-        INSERT INTO chunk_deletions(chunk_id) VALUES (old.id);
-    END;
-    """,
+    Migration(
+        """
+        DROP TRIGGER IF EXISTS chunks_fts_insert;
+        DROP TRIGGER IF EXISTS chunks_fts_delete;
+        DROP TRIGGER IF EXISTS chunks_fts_update;
+        DROP TABLE IF EXISTS chunks_fts_terms;
+        DROP TABLE IF EXISTS chunks_fts;
+        CREATE TABLE chunk_deletions (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            chunk_id INTEGER NOT NULL
+        );
+        CREATE TRIGGER chunks_deleted AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunk_deletions(chunk_id) VALUES (old.id);
+        END;
+        CREATE TRIGGER chunks_rewritten AFTER UPDATE OF text ON chunks BEGIN
+            INSERT INTO chunk_deletions(chunk_id) VALUES (old.id);
+        END;
+        """,
+        POSTGRES[5],
+    ),
     # 6: the language the bot speaks in a chat: chosen with /language, or first seen there
     # (for alerts and digests, which answer no message and so have no language_code to follow).
     """
@@ -150,27 +180,46 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def statements(script: str) -> Iterator[str]:
-    """A migration's statements; a trigger body keeps its inner semicolons."""
-    pending = ""
-    for piece in script.split(";"):
-        pending += piece + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                yield pending
-            pending = ""
+def postgres_sql(shared: str) -> str:
+    """Shared SQL written for SQLite, in PostgreSQL's types."""
+    text = re.sub(
+        r"\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b",
+        "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+        shared,
+        flags=re.I,
+    )
+    text = re.sub(r"\bINTEGER\b", "BIGINT", text, flags=re.I)
+    return re.sub(r"\bBLOB\b", "BYTEA", text, flags=re.I)
 
 
-def migrate(db: sqlite3.Connection) -> None:
-    """Apply the migrations the database lacks, each in its own transaction."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in statements(script):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version={number}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+def texts(entry: str | Migration) -> tuple[str, str]:
+    """(SQLite, PostgreSQL) text of a migration."""
+    if isinstance(entry, Migration):
+        return entry.sqlite, entry.postgresql
+    return entry, postgres_sql(entry)
+
+
+def _check(db: Database, version: int) -> None:
+    if version > len(MIGRATIONS):
+        raise ArchiveError(
+            f"The archive at {db.location} has schema version {version}, newer than this "
+            f"newsbot knows ({len(MIGRATIONS)}); upgrade newsbot to open it."
+        )
+
+
+def migrate(db: Database) -> None:
+    """Apply the migrations the database lacks, each in its own transaction.
+
+    The version is read again inside each transaction, under the engine's write lock, so two
+    processes opening a new archive at once apply each migration once.
+    """
+    version = db.schema_version()
+    _check(db, version)
+    while version < len(MIGRATIONS):
+        with db.transaction():
+            version = db.schema_version(lock=True)
+            _check(db, version)
+            if version < len(MIGRATIONS):
+                db.script(*texts(MIGRATIONS[version]))
+                version += 1
+                db.set_schema_version(version)

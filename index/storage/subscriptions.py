@@ -1,15 +1,15 @@
-"""Alert topics, digest times and what was already sent, in the archive's SQLite file."""
+"""Alert topics, digest times and what was already sent, in the archive's database."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+
+from index.storage.database import connect
 
 UPTO_KEY = "alerts_upto"  # meta: the newest chunk id the alert matching has looked at
 _COLUMNS = "id, chat_id, user_id, topic, model, after_chunk, created_at, paused"
@@ -72,35 +72,31 @@ class SubscriptionStore:
     The tables come from the archive's migrations, so open the archive's Store first.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._lock = threading.RLock()
+    def __init__(self, target: str | Path) -> None:
+        self._db = connect(target)
 
     def close(self) -> None:
         """Close the connection."""
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def _rows(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        return self._db.rows(sql, args)
 
     # subscriptions
 
     def add(self, chat_id: int, user_id: int, topic: str, vector: np.ndarray, model: str) -> int:
         """Store a topic for alerts on passages added from now on; its id."""
         blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-        with self._lock:
-            cursor = self._db.execute(
+        with self._db.transaction():
+            row = self._db.one(
                 "INSERT INTO subscriptions(chat_id, user_id, topic, vector, model, after_chunk, "
-                "created_at) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                "created_at) VALUES(?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (chat_id, user_id, topic, blob, model, self.last_chunk(), _now()),
             )
             # A chat that subscribes again has unblocked the bot.
-            self._db.execute("UPDATE subscriptions SET paused=0 WHERE chat_id=?", (chat_id,))
-        return int(cursor.lastrowid or 0)
+            self._db.run("UPDATE subscriptions SET paused=0 WHERE chat_id=?", (chat_id,))
+        assert row is not None
+        return int(row[0])  # type: ignore[call-overload]
 
     def count_for_user(self, user_id: int) -> int:
         """How many topics a user has subscribed, in every chat."""
@@ -131,31 +127,27 @@ class SubscriptionStore:
     def revector(self, subscription_id: int, vector: np.ndarray, model: str) -> None:
         """Replace a topic's vector (the archive's model changed)."""
         blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-        with self._lock:
-            self._db.execute(
-                "UPDATE subscriptions SET vector=?, model=? WHERE id=?",
-                (blob, model, subscription_id),
-            )
+        self._db.run(
+            "UPDATE subscriptions SET vector=?, model=? WHERE id=?",
+            (blob, model, subscription_id),
+        )
 
     def remove(self, chat_id: int, subscription_id: int | None = None) -> int:
         """Delete one of a chat's topics (or all of them); how many went."""
         sql, args = "DELETE FROM subscriptions WHERE chat_id=?", [chat_id]
         if subscription_id is not None:
             sql, args = sql + " AND id=?", [chat_id, subscription_id]
-        with self._lock:
-            return int(self._db.execute(sql, args).rowcount)
+        return self._db.run(sql, args)
 
     def pause(self, chat_id: int) -> None:
         """Stop alerts to a chat (it blocked the bot) until it subscribes again."""
-        with self._lock:
-            self._db.execute("UPDATE subscriptions SET paused=1 WHERE chat_id=?", (chat_id,))
+        self._db.run("UPDATE subscriptions SET paused=1 WHERE chat_id=?", (chat_id,))
 
     # passages to match
 
     def last_chunk(self) -> int:
         """The newest passage id ever given (chunk ids are never reused)."""
-        rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name='chunks'")
-        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+        return self._db.last_ids(("chunks",))["chunks"]
 
     def chunks_after(self, after: int, limit: int) -> list[int]:
         """Ids of passages newer than `after`, oldest first."""
@@ -166,8 +158,8 @@ class SubscriptionStore:
         """(first chunk id, text) of the latest articles that begin between the two ids."""
         rows = self._rows(
             "SELECT MIN(c.id) AS first, a.text FROM articles a "
-            "JOIN chunks c ON c.article_id = a.id GROUP BY a.id HAVING first < ? AND first > ? "
-            "ORDER BY first DESC LIMIT ?",
+            "JOIN chunks c ON c.article_id = a.id GROUP BY a.id "
+            "HAVING MIN(c.id) < ? AND MIN(c.id) > ? ORDER BY first DESC LIMIT ?",
             (before, after, limit),
         )
         return [(int(row[0]), str(row[1])) for row in rows]  # type: ignore[call-overload]
@@ -192,46 +184,38 @@ class SubscriptionStore:
     def claim(self, claims: Sequence[Claim], upto: int) -> list[Claim]:
         """Record alerts and move the mark to `upto` in one transaction; those new to the table."""
         kept: list[Claim] = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for claim in claims:
-                    cursor = self._db.execute(
-                        "INSERT OR IGNORE INTO alerts_sent(subscription_id, story, article_id, "
-                        "sent_at) VALUES(?, ?, ?, ?)",
-                        (claim.subscription_id, claim.story, claim.article_id, _now()),
-                    )
-                    if cursor.rowcount:
-                        kept.append(claim)
-                self._db.execute(
-                    "INSERT INTO meta(key, value) VALUES(?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value=MAX(CAST(value AS INTEGER), "
-                    "CAST(excluded.value AS INTEGER))",
-                    (UPTO_KEY, str(upto)),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction():
+            for claim in claims:
+                if self._db.run(
+                    "INSERT INTO alerts_sent(subscription_id, story, article_id, sent_at) "
+                    "VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (claim.subscription_id, claim.story, claim.article_id, _now()),
+                ):
+                    kept.append(claim)
+            larger = self._db.greatest(
+                "CAST(meta.value AS INTEGER)", "CAST(excluded.value AS INTEGER)"
+            )
+            self._db.run(
+                "INSERT INTO meta(key, value) VALUES(?, ?) "
+                f"ON CONFLICT(key) DO UPDATE SET value=CAST({larger} AS TEXT)",
+                (UPTO_KEY, str(upto)),
+            )
         return kept
 
     # digests
 
     def set_digest(self, chat_id: int, time: str, last_sent: date | None) -> None:
         """A chat's digest time; the digest covers passages added from now on."""
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO digests(chat_id, time, last_sent, after_chunk) VALUES(?, ?, ?, ?) "
-                "ON CONFLICT(chat_id) DO UPDATE SET time=excluded.time, "
-                "last_sent=excluded.last_sent",
-                (chat_id, time, last_sent.isoformat() if last_sent else None, self.last_chunk()),
-            )
+        self._db.run(
+            "INSERT INTO digests(chat_id, time, last_sent, after_chunk) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT(chat_id) DO UPDATE SET time=excluded.time, "
+            "last_sent=excluded.last_sent",
+            (chat_id, time, last_sent.isoformat() if last_sent else None, self.last_chunk()),
+        )
 
     def remove_digest(self, chat_id: int) -> bool:
         """Stop a chat's digest; whether it had one."""
-        with self._lock:
-            cursor = self._db.execute("DELETE FROM digests WHERE chat_id=?", (chat_id,))
-        return bool(cursor.rowcount)
+        return bool(self._db.run("DELETE FROM digests WHERE chat_id=?", (chat_id,)))
 
     def digests(self) -> list[Digest]:
         """Every chat's digest."""
@@ -243,8 +227,8 @@ class SubscriptionStore:
 
     def digest_done(self, chat_id: int, day: date, upto: int) -> None:
         """Note a day's digest (sent, or nothing new) and the passages it covered."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE digests SET last_sent=?, after_chunk=MAX(after_chunk, ?) WHERE chat_id=?",
-                (day.isoformat(), upto, chat_id),
-            )
+        later = self._db.greatest("after_chunk", "?")
+        self._db.run(
+            f"UPDATE digests SET last_sent=?, after_chunk={later} WHERE chat_id=?",
+            (day.isoformat(), upto, chat_id),
+        )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from index.storage.migrations import MIGRATIONS, statements
+from index.storage.migrations import MIGRATIONS, texts
+from index.storage.sqlite_db import statements
 
 TARGET = Path(__file__).with_name("archive-v1.sqlite3")
 ADDED = "2025-05-20T08:00:00+00:00"
@@ -24,7 +25,7 @@ def main() -> None:
     """Schema 1 only, one feed source with one article of one passage."""
     TARGET.unlink(missing_ok=True)
     db = sqlite3.connect(TARGET, isolation_level=None)
-    for statement in statements(MIGRATIONS[0]):
+    for statement in statements(texts(MIGRATIONS[0])[0]):
         db.execute(statement)
     db.execute("PRAGMA user_version=1")
     db.execute(

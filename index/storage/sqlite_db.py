@@ -1,0 +1,177 @@
+"""The SQLite engine: one file in the data dir, WAL, and a lock file for the one writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+from index.errors import ArchiveError, WriterBusy
+from index.i18n import _
+from index.storage.database import Row
+from index.storage.vector_files import write_lock
+
+ENGINE = "sqlite"
+
+
+def statements(script: str) -> Iterator[str]:
+    """A migration's statements; a trigger body keeps its inner semicolons."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
+class SQLiteDatabase:
+    """The archive's SQLite file on one connection; safe to share between threads."""
+
+    engine = ENGINE
+
+    def __init__(self, path: Path, lock_path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.target: str | Path = path
+        self.location = str(path)
+        self._lock_path = lock_path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        try:
+            # The timeout first: another process may hold a lock (or be recovering after a crash).
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.OperationalError:
+            self._db.close()
+            raise
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise self.unreadable(error) from error
+
+    def unreadable(self, error: Exception) -> ArchiveError:
+        """The error for a file that is not an archive."""
+        return ArchiveError(
+            _(
+                "{path} is not a readable newsbot archive ({error}). Move it away to start "
+                "a new archive there, or point NEWSBOT_DATA_DIR at the right folder.",
+                path=self.path,
+                error=error,
+            )
+        )
+
+    def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        """Every row a statement returns."""
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def one(self, sql: str, args: Sequence[object] = ()) -> Row | None:
+        """The first row a statement returns, if any."""
+        with self._lock:
+            row: Row | None = self._db.execute(sql, args).fetchone()
+            return row
+
+    def run(self, sql: str, args: Sequence[object] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        with self._lock:
+            return int(self._db.execute(sql, args).rowcount)
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """Run a statement once for each row of parameters."""
+        with self._lock:
+            self._db.executemany(sql, rows)
+
+    @contextmanager
+    def _begun(self, begin: str) -> Iterator[None]:
+        with self._lock:
+            self._db.execute(begin)
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A write transaction, holding SQLite's write lock from its start."""
+        return self._begun("BEGIN IMMEDIATE")
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A read transaction: WAL keeps its view for every statement inside."""
+        return self._begun("BEGIN")
+
+    def script(self, sqlite: str, postgresql: str) -> None:
+        """Run a migration's SQLite statements."""
+        with self._lock:
+            for statement in statements(sqlite):
+                self._db.execute(statement)
+
+    def schema_version(self, lock: bool = False) -> int:
+        """The number of the last migration applied (user_version; BEGIN IMMEDIATE locks)."""
+        try:
+            return int(self.rows("PRAGMA user_version")[0][0])  # type: ignore[call-overload]
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as error:
+            raise self.unreadable(error) from error
+
+    def set_schema_version(self, number: int) -> None:
+        """Record a migration as applied."""
+        self.run(f"PRAGMA user_version={int(number)}")
+
+    def last_ids(self, tables: Sequence[str]) -> dict[str, int]:
+        """The highest id each AUTOINCREMENT table ever gave out (sqlite_sequence)."""
+        marks = ",".join("?" * len(tables))
+        rows = self.rows(f"SELECT name, seq FROM sqlite_sequence WHERE name IN ({marks})", tables)
+        found = {str(name): int(seq) for name, seq in rows}  # type: ignore[call-overload]
+        return {table: found.get(table, 0) for table in tables}
+
+    def vector(self, blob: bytes) -> object:
+        """Vectors are stored as the blob itself."""
+        return blob
+
+    def vector_bytes(self, column: str) -> str:
+        """A blob's length."""
+        return f"length({column})"
+
+    def greatest(self, first: str, second: str) -> str:
+        """SQLite's scalar max()."""
+        return f"MAX({first}, {second})"
+
+    def write_lock(self, wait: bool) -> AbstractContextManager[None]:
+        """The lock file beside the database."""
+        return write_lock(self._lock_path, wait)
+
+    def holds_write_lock(self) -> bool:
+        """Whether another process (or open of the lock file) holds the lock file."""
+        try:
+            with write_lock(self._lock_path, wait=False):
+                return False
+        except WriterBusy:
+            return True
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the database at `target`, taken online (SQLite's backup API)."""
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                with self._lock:
+                    self._db.backup(copy)
+            finally:
+                copy.close()
+        except sqlite3.Error as error:
+            raise ArchiveError(
+                _("Cannot write the backup {target}: {error}", target=target, error=error)
+            ) from error
+
+    def reconnect(self) -> SQLiteDatabase:
+        """A second connection to the same file."""
+        return SQLiteDatabase(self.path, self._lock_path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
