@@ -15,6 +15,7 @@ from bot import render
 from bot.alerts import deliver_alerts
 from bot.buttons import ASK_REMOVE_SOURCE, REFRESH_SOURCE, REMOVE_SOURCE, ButtonKind, expired
 from bot.context import Command, Context, is_admin, run_archive
+from bot.leases import leads
 from bot.replies import reply, typing
 from index.errors import ArchiveError
 from index.i18n import N_, _, _n
@@ -351,6 +352,8 @@ async def source_button(
 
 async def scheduled_refresh(context: Context) -> None:
     """The job queue's periodic refresh of every feed; errors are kept per source."""
+    if not leads(context, "Scheduled refresh"):
+        return
     results = await run_archive(context, context.bot_data.sources.refresh_all)
     for result in results:
         if result.error:

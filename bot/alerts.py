@@ -17,6 +17,7 @@ from bot.buttons import REMOVE_TOPIC
 from bot.context import Command, Context, run_archive
 from bot.handlers import question_text, reply
 from bot.language import chat_language
+from bot.leases import leads
 from index.alerts.alerts import MAX_TOPIC_CHARS, Alerts, BadTopic
 from index.alerts.matching import MAX_SHOWN, Alert, Delivery
 from index.errors import ArchiveError
@@ -166,6 +167,8 @@ async def send(
 
 async def send_digests(context: Context) -> None:
     """The job queue's check: every chat whose digest time has come gets today's stories."""
+    if not leads(context, "Digests"):
+        return
     alerts = context.bot_data.alerts
     if alerts is None:
         return

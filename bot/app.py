@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import admin, alerts, handlers, language
+from bot import admin, alerts, handlers, language, leases
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from bot.logs import configure_logging, protect_token, quiet_http_logs
@@ -113,6 +113,7 @@ def build_application(
     data.admin_commands = tuple(c for module in modules for c in module.ADMIN_COMMANDS)
     for module in modules:
         module.register(application)
+    leases.register(application)
     handlers.register_fallbacks(application)
     return application
 

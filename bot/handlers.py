@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import buttons, metrics, render, written
 from bot.context import Command, Context, is_admin, run_archive
+from bot.leases import question_wait
 from bot.replies import reply, typing
 from index.errors import ArchiveError
 from index.i18n import N_, _
@@ -193,7 +194,7 @@ async def answer(
     data = context.bot_data
     if user_id is None:
         user_id = message.from_user.id if message.from_user else message.chat.id
-    wait = data.limit.wait_seconds(user_id)
+    wait = await question_wait(context, user_id)
     if wait:
         metrics.QUESTIONS.labels(outcome="limited").inc()
         await reply(message, limit_text(wait, data.settings.questions_per_minute))

@@ -26,7 +26,9 @@ from index.records import (
 from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
 from index.storage.database import archive_target
+from index.storage.database_vectors import DatabaseVectors
 from index.storage.keywords import FOLDER, KeywordIndex
+from index.storage.leases import Leases, this_process
 from index.storage.legacy import import_legacy_vectors, legacy_files
 from index.storage.store import Store
 from index.storage.vector_cache import VectorCache
@@ -70,10 +72,18 @@ class Archive:
             except BaseException:
                 self.store.close()
                 raise
+        if settings.vector_search == "database":
+            try:
+                self.store.db.index_vectors(self._model_dim())
+            except BaseException:
+                self.store.close()
+                raise
         self.cache = VectorCache(
             self.store, self.data_dir / "vectors.faiss", settings.index_type, self._model_dim
         )
         self.keywords = KeywordIndex(self.store.keywords, self.data_dir / FOLDER)
+        self.leases = Leases(self.store.db)
+        self._leading: dict[str, bool] = {}
         self.retriever = Retriever(settings, self.store, self.vectors, self.keywords, self.embedder)
 
     @classmethod
@@ -128,8 +138,11 @@ class Archive:
         """The FAISS file: a cache of the vectors in SQLite."""
         return self.cache.path
 
-    def vectors(self) -> VectorIndex:
-        """The FAISS index, first brought up to date with SQLite (appended to or rebuilt)."""
+    def vectors(self) -> VectorIndex | DatabaseVectors:
+        """The FAISS index, first brought up to date with the database (appended to or
+        rebuilt); or, with NEWSBOT_VECTOR_SEARCH=database, the database's own index."""
+        if self.settings.vector_search == "database":
+            return DatabaseVectors(self.store.vectors, self._model_dim())
         return self.cache.current()
 
     def rebuild_cache(self) -> VectorIndex:
@@ -139,6 +152,29 @@ class Archive:
     def write_lock(self, wait: bool = True) -> AbstractContextManager[None]:
         """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it."""
         return self.store.db.write_lock(wait)
+
+    def take_lease(self, name: str, seconds: float) -> bool:
+        """Take or renew a lease on scheduled work for this process; False (logged with the
+        holder) while another process holds it."""
+        holder = self.leases.take(name, this_process(), seconds)
+        if holder != this_process():
+            log.info("%s: %s holds the lease; not running it here", name, holder)
+        elif not self._leading.get(name):
+            log.info("%s: this process (%s) holds the lease", name, holder)
+        self._leading[name] = holder == this_process()
+        return self._leading[name]
+
+    def holds_lease(self, name: str) -> bool:
+        """Whether this process held the lease at its last `take_lease`."""
+        return self._leading.get(name, False)
+
+    def release_lease(self, name: str) -> None:
+        """Give up a lease this process holds (it is stopping)."""
+        self.leases.release(name, this_process())
+
+    def shared_question_limit(self, user_id: int, per_minute: int, window: float) -> float:
+        """Seconds a user must wait before asking again, counted across every process."""
+        return self.leases.ask(user_id, per_minute, window)
 
     def temp_files(self) -> list[Path]:
         """Half-written index files and folders of processes that were killed while saving."""

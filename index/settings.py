@@ -36,6 +36,14 @@ class Settings(BaseSettings):
             "empty keeps it in SQLite in the data dir, which then holds only caches."
         ),
     )
+    vector_search: Literal["cache", "database"] = Field(
+        "cache",
+        alias="NEWSBOT_VECTOR_SEARCH",
+        description=(
+            "cache: each process searches its FAISS cache of the stored vectors; database: "
+            "PostgreSQL's pgvector HNSW index answers instead (no cache to load or keep)."
+        ),
+    )
     seeds_dir: Path = Field(
         REPO_SEEDS,
         alias="NEWSBOT_SEEDS_DIR",

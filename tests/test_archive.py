@@ -1,4 +1,4 @@
-"""The archive end to end: real model, real FAISS, real SQLite."""
+"""The archive end to end: real model, real FAISS, real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from index.embed.sbert import Embedder, bundled_model_path
 from index.errors import ModelMismatch
 from index.search.retrieve import EmptyQuestion
 from index.settings import Settings
+
+pytestmark = pytest.mark.engines
 
 
 def test_seed_question_cites_the_seed_article(archive: Archive) -> None:
@@ -96,6 +98,7 @@ def test_reopening_loads_without_re_embedding(settings: Settings, embedder: Embe
     assert again.sync() == 0
     assert again.ask(SEED_QUESTION).found
     assert embedder.passages_embedded == before
+    again.close()
 
 
 def test_passages_stay_under_the_model_limit(archive: Archive) -> None:
@@ -149,7 +152,11 @@ def test_rebuild_killed_halfway_leaves_the_old_index(archive: Archive, settings:
 
     with subprocess.Popen(
         [sys.executable, "-m", "cli", "index", "rebuild"],
-        env=cli_env(settings.data_dir, EMBEDDING_BATCH_SIZE="8"),
+        env=cli_env(
+            settings.data_dir,
+            EMBEDDING_BATCH_SIZE="8",
+            NEWSBOT_DATABASE_URL=settings.database_url,
+        ),
         stderr=subprocess.PIPE,
     ) as rebuild:
         assert rebuild.stderr is not None
@@ -168,6 +175,7 @@ def test_rebuild_killed_halfway_leaves_the_old_index(archive: Archive, settings:
     assert reopened.sync() == 0
     assert len(reopened.vectors()) == chunks
     assert reopened.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
+    reopened.close()
 
 
 def test_cli_ask_json_on_a_fresh_data_dir(tmp_path: Path) -> None:

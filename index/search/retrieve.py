@@ -18,6 +18,7 @@ from index.search.dates import time_range
 from index.search.fusion import Tuning, date_bonus, fuse, scaled, title_bonus
 from index.search.keyword import keyword_search, query_terms
 from index.settings import Settings
+from index.storage.database_vectors import DatabaseVectors
 from index.storage.keywords import KeywordIndex
 from index.storage.store import Store
 from index.storage.vectors import VectorIndex
@@ -78,7 +79,7 @@ class Retriever:
         self,
         settings: Settings,
         store: Store,
-        vectors: Callable[[], VectorIndex],
+        vectors: Callable[[], VectorIndex | DatabaseVectors],
         keywords: KeywordIndex,
         embedder: TextEmbedder,
         tuning: Tuning | None = None,

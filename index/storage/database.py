@@ -73,6 +73,14 @@ class Database(Protocol):
         """SQL for a stored vector's size in float16 bytes."""
         ...
 
+    def nearest(self, dim: int, k: int) -> str:
+        """SQL for the `k` passages nearest one `?` vector (inner product), best first."""
+        ...
+
+    def index_vectors(self, dim: int) -> None:
+        """Build the vector index `nearest` uses, unless it is there."""
+        ...
+
     def greatest(self, first: str, second: str) -> str:
         """SQL for the larger of two values."""
         ...

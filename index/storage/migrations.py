@@ -177,6 +177,21 @@ MIGRATIONS: tuple[str | Migration, ...] = (
         chosen INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 7 (replicas): leases, so scheduled work runs on one process at a time however many run
+    # (a row with its holder and expiry), and the question times behind the per-user limit
+    # when several bots share the archive.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE question_times (
+        user_id INTEGER NOT NULL,
+        asked DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX question_times_user ON question_times(user_id, asked);
+    """,
 )
 
 

@@ -137,6 +137,17 @@ class SQLiteDatabase:
         """A blob's length."""
         return f"length({column})"
 
+    def nearest(self, dim: int, k: int) -> str:
+        """SQLite has no vector index: its searches go to the FAISS cache."""
+        raise ArchiveError(
+            "NEWSBOT_VECTOR_SEARCH=database needs the archive in PostgreSQL "
+            "(NEWSBOT_DATABASE_URL); with SQLite, vectors are searched in the FAISS cache."
+        )
+
+    def index_vectors(self, dim: int) -> None:
+        """Refused, as `nearest` is."""
+        self.nearest(dim, 1)
+
     def greatest(self, first: str, second: str) -> str:
         """SQLite's scalar max()."""
         return f"MAX({first}, {second})"

@@ -121,6 +121,25 @@ class VectorRows:
         )
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
+    def nearest(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the `k` stored vectors nearest one query, by the database's index."""
+        param = self._db.vector(encode(query.reshape(1, -1))[0])
+        rows = self._db.rows(self._db.nearest(query.shape[-1], k), (param, param))
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        return np.array([row[1] for row in rows], dtype=np.float32), ids
+
+    def for_ids(self, ids: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those chunks that have a stored vector."""
+        found: list[tuple[object, ...]] = []
+        for start in range(0, len(ids), 900):
+            part = [int(i) for i in ids[start : start + 900]]
+            marks = ",".join("?" * len(part))
+            found += self._db.rows(
+                f"SELECT chunk_id, vector FROM chunk_vectors WHERE chunk_id IN ({marks})", part
+            )
+        vectors = decode([row[1] for row in found], dim)  # type: ignore[misc]
+        return np.array([row[0] for row in found], dtype=np.int64), vectors
+
     def count(self, table: str = "chunk_vectors") -> int:
         """Rows in `table`."""
         return int(self._db.rows(f"SELECT COUNT(*) FROM {table}")[0][0])  # type: ignore[call-overload]
