@@ -16,6 +16,7 @@ from bot.logs import configure_logging
 from cli.alerts import alerts, subscriptions
 from cli.check import check_command
 from cli.evaluate import evaluate
+from cli.migrate import migrate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
 from cli.wiring import archive_errors, environment_language, to_stderr
@@ -201,6 +202,7 @@ def bot() -> None:
 
 
 main.add_command(sources)
+main.add_command(migrate)
 main.add_command(subscriptions)
 main.add_command(alerts)
 main.add_command(evaluate)

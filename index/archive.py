@@ -25,12 +25,13 @@ from index.records import (
 )
 from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
-from index.storage.database import archive_target
+from index.storage.database import SQLITE_FILE, archive_target, is_url
 from index.storage.database_vectors import DatabaseVectors
 from index.storage.keywords import FOLDER, KeywordIndex
 from index.storage.leases import Leases, this_process
 from index.storage.legacy import import_legacy_vectors, legacy_files
 from index.storage.store import Store
+from index.storage.transfer import copy_archive
 from index.storage.vector_cache import VectorCache
 from index.storage.vector_files import remove_path
 from index.storage.vectors import VectorIndex
@@ -364,6 +365,17 @@ class Archive:
                 _("Cannot write the backup to {folder}: {error}", folder=folder, error=error)
             ) from error
         return target
+
+    def copy_to(self, target: str, progress: Callable[[str, int], None] | None = None) -> Counts:
+        """Copy the archive, vectors included (nothing re-embedded), into an empty PostgreSQL
+        database (a URL) or folder; the counts copied. Writers wait meanwhile."""
+        location = target if is_url(target) else Path(target) / SQLITE_FILE
+        with self.write_lock(wait=False):
+            other = Store(location)
+            try:
+                return copy_archive(self.store, other, progress)
+            finally:
+                other.close()
 
     def stats(self) -> Stats:
         """Counts, model and size on disk."""

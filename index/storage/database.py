@@ -65,6 +65,10 @@ class Database(Protocol):
         """The highest id each table's key ever gave out (ids are never reused)."""
         ...
 
+    def carry_ids(self, tables: Sequence[str]) -> None:
+        """After rows were copied in with their ids, make new ids follow the highest."""
+        ...
+
     def vector(self, blob: bytes) -> object:
         """A float16 vector blob as a parameter of the vector columns."""
         ...

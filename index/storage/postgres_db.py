@@ -229,6 +229,16 @@ class PostgresDatabase:
             found[table] = int(row[0] or 0) if row else 0  # type: ignore[call-overload]
         return found
 
+    def carry_ids(self, tables: Sequence[str]) -> None:
+        """Move each identity sequence past the highest id copied in."""
+        for table in tables:
+            column = SEQUENCE_COLUMNS.get(table, "id")
+            self.rows(
+                f"SELECT setval(pg_get_serial_sequence(?, ?), MAX({column})) FROM {table} "
+                f"HAVING MAX({column}) IS NOT NULL",
+                (table, column),
+            )
+
     def vector(self, blob: bytes) -> object:
         """A blob bound as `halfvec`."""
         return HalfVector(blob)

@@ -129,6 +129,9 @@ class SQLiteDatabase:
         found = {str(name): int(seq) for name, seq in rows}  # type: ignore[call-overload]
         return {table: found.get(table, 0) for table in tables}
 
+    def carry_ids(self, tables: Sequence[str]) -> None:
+        """SQLite moves its sequences itself when a row is inserted with an id."""
+
     def vector(self, blob: bytes) -> object:
         """Vectors are stored as the blob itself."""
         return blob
