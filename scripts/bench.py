@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench.py --limit 100                        # ingest only
     .venv/bin/python scripts/bench.py --limit 0 --sizes corpus 100000 1000000
+    .venv/bin/python scripts/bench.py --engine postgres [--vector-search database] --sizes …
 
 `corpus` is the RealTime QA corpus as imported (--source, e.g. the data dir `newsbot eval`
 imported into). Larger sizes keep those real articles and add new ones mixed from their
@@ -31,6 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
+from bench_postgres import BenchServer
 from bench_query import dated_questions, floor_times, newsbot_times
 from scale_archive import SourceArticle, build_scale, read_source, settings_for
 
@@ -39,6 +41,7 @@ from index.embed.factory import TextEmbedder, open_embedder
 from index.ingest.chunking import chunk_text, embedding_text
 from index.ingest.files import read_file
 from index.records import ArticleDraft
+from index.storage.database_vectors import DatabaseVectors
 from index.storage.keywords import FOLDER
 from index.storage.vectors import VectorIndex
 
@@ -154,7 +157,9 @@ def measure_queries(archive: Archive, corpus: Path, count: int) -> dict[str, obj
     figures["ask_vs_floor"] = round(percentile(stages["ask"], 0.5) / percentile(floor, 0.5), 3)
     vectors = archive.vectors()
     figures |= {"index_type": vectors.kind, "nprobe": vectors.nprobe}
-    if vectors.family != "flat":
+    if isinstance(vectors, DatabaseVectors):
+        figures |= database_recall(vectors, archive.embedder.embed_queries([q for q, _ in asked]))
+    elif vectors.family != "flat":
         figures |= measure_recall(vectors, archive.embedder.embed_queries([q for q, _ in asked]))
     return figures
 
@@ -164,6 +169,24 @@ def recall_at_10(index: VectorIndex, queries: np.ndarray, truth: np.ndarray) -> 
     found = index.search(queries, 10)[1]
     overlap = [len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]
     return round(float(np.mean(overlap)), 4)
+
+
+def database_recall(vectors: DatabaseVectors, queries: np.ndarray) -> dict[str, object]:
+    """Recall@10 of pgvector's HNSW index against exact search, and its time a query."""
+    exact = VectorIndex.empty(vectors.dim)
+    exact.add(*vectors.export())
+    truth = exact.search(queries, 10)[1]
+    times = []
+    for row in range(len(queries)):
+        start = time.perf_counter()
+        vectors.search(queries[row : row + 1], 100)
+        times.append((time.perf_counter() - start) * 1000)
+    found = vectors.search(queries, 10)[1]
+    overlap = [len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]
+    return {
+        "recall_at_10_vs_exact": round(float(np.mean(overlap)), 4),
+        "hnsw_search_p50_ms": percentile(times, 0.5),
+    }
 
 
 def measure_recall(vectors: VectorIndex, queries: np.ndarray) -> dict[str, object]:
@@ -232,9 +255,36 @@ def scale_dir(args: argparse.Namespace, size: int, source: list[SourceArticle]) 
     return data_dir
 
 
-def measure_size(args: argparse.Namespace, size: str, source: list[SourceArticle]) -> None:
+def on_postgres(
+    server: BenchServer, args: argparse.Namespace, size: str, data_dir: Path
+) -> tuple[Path, dict[str, object]]:
+    """The SQLite archive's copy in PostgreSQL, made the archive of what follows (through the
+    environment, which Settings and the first-answer process read); its own cache folder."""
+    sqlite = settings_for(data_dir, args.backend, args.index_type).model_copy(
+        update={"database_url": "", "vector_search": "cache"}
+    )
+    url, copy_s = server.copied(f"newsbot_{size}", sqlite)
+    os.environ["NEWSBOT_DATABASE_URL"] = url
+    cache_dir = args.workdir / f"postgres-caches-{args.backend}-{size}"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, object] = {"engine": "postgres", "vector_search": args.vector_search}
+    figures["database_bytes"] = server.size(url)
+    if copy_s is not None:
+        figures["migrate_s"] = round(copy_s, 2)
+    return cache_dir, figures
+
+
+def measure_size(
+    args: argparse.Namespace,
+    size: str,
+    source: list[SourceArticle],
+    server: BenchServer | None = None,
+) -> None:
     """Measure answers on the corpus or on a scale archive of `size` passages."""
-    data_dir = args.source if size == "corpus" else scale_dir(args, int(size), source)
+    built_dir = data_dir = args.source if size == "corpus" else scale_dir(args, int(size), source)
+    engine: dict[str, object] = {"engine": "sqlite"}
+    if server is not None:
+        data_dir, engine = on_postgres(server, args, size, data_dir)
     settings = settings_for(data_dir, args.backend, args.index_type)
     open_embedder(settings).embed_queries(["export the ONNX model here once, untimed"])
     question = dated_questions(args.corpus, 1)[0][0]
@@ -242,11 +292,13 @@ def measure_size(args: argparse.Namespace, size: str, source: list[SourceArticle
     archive = Archive.open(settings)
     chunks = archive.counts().chunks
     figures: dict[str, object] = {"size": size, "chunks": chunks, "backend": args.backend}
-    figures["bytes_per_chunk"] = round(disk_bytes(data_dir) / chunks)
+    stored = disk_bytes(data_dir) + int(engine.get("database_bytes", 0))  # type: ignore[call-overload]
+    figures |= engine
+    figures["bytes_per_chunk"] = round(stored / chunks)
     figures |= measure_queries(archive, args.corpus, args.queries)
     if size != "corpus":  # the corpus archive is also the evaluation's: add nothing to it
         figures |= measure_add(archive, corpus=args.corpus)
-        built = json.loads((data_dir / "bench.json").read_text())
+        built = json.loads((built_dir / "bench.json").read_text())
         figures |= {k: round(v, 2) for k, v in built.items() if k.endswith("_s")}
     figures["startup"] = startup
     figures["load_average"] = [round(load, 2) for load in os.getloadavg()]
@@ -268,14 +320,35 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="RealTime QA JSONL folder")
     parser.add_argument("--source", type=Path, default=SOURCE, help="its imported archive")
     parser.add_argument("--workdir", type=Path, default=WORKDIR, help="scale archives")
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--database-url", default="", help="postgres: a server to use (default: the wheel's)"
+    )
+    parser.add_argument(
+        "--vector-search", choices=["cache", "database"], default="cache", help="postgres only"
+    )
     args = parser.parse_args()
-    if args.limit:
-        embedder = open_embedder(settings_for(args.workdir / "models-home", args.backend))
-        emit("ingest", measure_ingest(embedder, args.limit, args.backend, args.corpus))
-    if args.sizes:
-        source = [] if args.sizes == ["corpus"] else read_source(args.source, args.backend)
-        for size in args.sizes:
-            measure_size(args, size, source)
+    for name in ("NEWSBOT_DATABASE_URL", "NEWSBOT_VECTOR_SEARCH"):
+        os.environ.pop(name, None)
+    server = BenchServer(args.workdir, args.database_url) if args.engine == "postgres" else None
+    if server is not None:
+        os.environ["NEWSBOT_VECTOR_SEARCH"] = args.vector_search
+    try:
+        if args.limit:
+            embedder = open_embedder(settings_for(args.workdir / "models-home", args.backend))
+            if server is not None:
+                os.environ["NEWSBOT_DATABASE_URL"] = server.fresh("newsbot_ingest")
+            figures = measure_ingest(embedder, args.limit, args.backend, args.corpus)
+            emit("ingest", figures | {"engine": args.engine})
+            os.environ.pop("NEWSBOT_DATABASE_URL", None)
+        if args.sizes:
+            source = [] if args.sizes == ["corpus"] else read_source(args.source, args.backend)
+            for size in args.sizes:
+                measure_size(args, size, source, server)
+                os.environ.pop("NEWSBOT_DATABASE_URL", None)
+    finally:
+        if server is not None:
+            server.close()
 
 
 if __name__ == "__main__":

@@ -43,3 +43,8 @@ class DatabaseVectors:
     def vectors_for(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of the wanted ids that are stored."""
         return self._rows.for_ids(wanted.tolist(), self.dim)
+
+    def export(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything stored (to measure recall against exact search)."""
+        _, ids, vectors = self._rows.read_after(0, self.dim)
+        return ids, vectors
