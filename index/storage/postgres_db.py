@@ -126,6 +126,7 @@ class PostgresDatabase:
     def _call(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         """Run on the connection; a connection lost outside a transaction is opened again once."""
         with self._lock:
+            self._revive()
             idle = self._conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
             try:
                 return work(self._conn)
@@ -139,6 +140,11 @@ class PostgresDatabase:
                 return work(self._conn)
             except psycopg.OperationalError as error:
                 raise self._lost(error) from error
+
+    def _revive(self) -> None:
+        """A connection the server dropped earlier is opened again before it is used."""
+        if self._conn.broken:
+            self._conn = self._connect()
 
     def _explain(self, error: psycopg.Error) -> ArchiveError:
         return ArchiveError(f"The database at {self.location} refused: {_first_line(error)}")
@@ -175,6 +181,7 @@ class PostgresDatabase:
     @contextmanager
     def _begun(self, first: str | None) -> Iterator[None]:
         with self._lock:
+            self._revive()
             try:
                 with self._conn.transaction():
                     if first:
