@@ -181,16 +181,16 @@ MIGRATIONS: tuple[str | Migration, ...] = (
     # (a row with its holder and expiry), and the question times behind the per-user limit
     # when several bots share the archive.
     """
-    CREATE TABLE leases (
+    CREATE TABLE IF NOT EXISTS leases (
         name TEXT PRIMARY KEY,
         holder TEXT NOT NULL,
         expires DOUBLE PRECISION NOT NULL
     );
-    CREATE TABLE question_times (
+    CREATE TABLE IF NOT EXISTS question_times (
         user_id INTEGER NOT NULL,
         asked DOUBLE PRECISION NOT NULL
     );
-    CREATE INDEX question_times_user ON question_times(user_id, asked);
+    CREATE INDEX IF NOT EXISTS question_times_user ON question_times(user_id, asked);
     """,
 )
 
