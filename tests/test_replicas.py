@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -25,8 +24,8 @@ from testkit.webhook import SECRET_HEADER
 SECRET = "replica-test-secret_0123456789"
 USERS = 50
 PER_USER = 4
-# The engine is a parameter: PostgreSQL joins when a test database is named (the lead's run).
-ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("NEWSBOT_TEST_DATABASE_URL") else [])
+# The engine is a parameter: PostgreSQL is the tests' own server (conftest's `postgres`).
+ENGINES = ["sqlite", "postgresql"]
 
 
 @dataclass
@@ -83,7 +82,7 @@ def cluster(
     folder = tmp_path_factory.mktemp("replicas")
     engine = {}
     if request.param == "postgresql":
-        engine["NEWSBOT_DATABASE_URL"] = os.environ["NEWSBOT_TEST_DATABASE_URL"]
+        engine["NEWSBOT_DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
     ports = [free_port(), free_port()]
     with (
         FakeTelegram() as fake,
