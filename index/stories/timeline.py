@@ -1,0 +1,183 @@
+"""A story as dated events: the archive's own sentences, one line per event, oldest first; pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from index.records import Citation, Hit
+from index.search.answer import split_sentences, trim
+from index.search.dates import DateRange
+from index.search.sentences import is_furniture, leans_back, stems
+from index.sources.neardup import NearDuplicates
+from index.stories.when import event_day, named_day
+
+MAX_EVENTS = 12
+RELEVANT_SHARE = 0.45  # passages scoring under this share of the best are another story
+GAP_DAYS = 45  # a quiet spell this long ends one story and starts another
+MIN_WORDS, MAX_WORDS = 7, 70
+SAME_EVENT = 0.5  # retellings share this share of their content words (Jaccard) ...
+CONTAINED = 0.75  # ... or the shorter one is this much inside the longer one
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a timeline: the day, the archive's sentence and its citation number."""
+
+    day: date
+    text: str
+    n: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A topic's events, oldest first, with their numbered sources; `stories` found in all."""
+
+    topic: str
+    events: tuple[Event, ...]
+    citations: tuple[Citation, ...]
+    stories: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may tell an event, with its day, its passage and how telling it is."""
+
+    day: date
+    text: str
+    hit: Hit
+    score: float
+    words: frozenset[str]
+
+
+def story_count(hits: Sequence[Hit]) -> int:
+    """Distinct stories among the hits' articles: syndicated copies count once."""
+    seen = NearDuplicates()
+    stories = 0
+    for hit in {hit.article.id: hit for hit in hits}.values():
+        if seen.match(hit.chunk.text) is None:
+            stories += 1
+        seen.add(hit.article.id, hit.chunk.text)
+    return stories
+
+
+def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
+    """Every dated sentence of the relevant passages that could tell one of the story's events."""
+    wanted = frozenset(stems(topic))
+    best = max((hit.score for hit in hits), default=0.0)
+    found = []
+    for hit in hits:
+        published = hit.article.published
+        if published is None or hit.score < RELEVANT_SHARE * best:
+            continue
+        for place, sentence in enumerate(split_sentences(hit.chunk.text)):
+            size = len(sentence.split())
+            if not MIN_WORDS <= size <= MAX_WORDS or is_furniture(sentence):
+                continue
+            day = event_day(sentence, published)
+            words = frozenset(stems(sentence))
+            share = len(wanted & words) / len(wanted) if wanted else 0.0
+            lede = hit.chunk.ordinal == 0 and place < 2
+            if day is None or not (share or lede):
+                continue
+            score = hit.score / best + 0.6 * share + (0.3 if lede and place == 0 else 0.0)
+            score += 0.15 * bool(lede) + 0.2 * (named_day(sentence, published) is not None)
+            score -= 0.4 * leans_back(sentence)
+            found.append(Candidate(day, " ".join(sentence.split()), hit, score, words))
+    return found
+
+
+def main_period(found: list[Candidate]) -> list[Candidate]:
+    """The candidates of the busiest stretch: quiet spells of GAP_DAYS split stories apart."""
+    if not found:
+        return []
+    ordered = sorted(found, key=lambda c: c.day)
+    stretches: list[list[Candidate]] = [[ordered[0]]]
+    for candidate in ordered[1:]:
+        if (candidate.day - stretches[-1][-1].day).days > GAP_DAYS:
+            stretches.append([])
+        stretches[-1].append(candidate)
+
+    def weight(stretch: list[Candidate]) -> float:
+        best: dict[int, float] = {}
+        for c in stretch:
+            best[c.hit.article.id] = max(best.get(c.hit.article.id, 0.0), c.hit.score)
+        return sum(best.values())
+
+    return max(stretches, key=weight)
+
+
+def same_event(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two sentences' content words say they tell the same thing."""
+    if not a or not b:
+        return False
+    shared = len(a & b)
+    return shared / len(a | b) >= SAME_EVENT or shared / min(len(a), len(b)) >= CONTAINED
+
+
+def merge_retellings(found: list[Candidate]) -> list[Candidate]:
+    """One candidate per event: copies and retellings go to the earliest telling."""
+    kept: list[Candidate] = []
+    for candidate in sorted(found, key=lambda c: (c.day, -c.score)):
+        if not any(same_event(candidate.words, k.words) for k in kept):
+            kept.append(candidate)
+    return kept
+
+
+def spread(found: list[Candidate], limit: int = MAX_EVENTS) -> list[Candidate]:
+    """At most `limit` events, one a day, the best of each stretch of the span, then the best."""
+    daily: dict[date, Candidate] = {}
+    for c in found:
+        if c.day not in daily or c.score > daily[c.day].score:
+            daily[c.day] = c
+    days = sorted(daily)
+    if len(days) <= limit:
+        return [daily[day] for day in days]
+    first, width = days[0], (days[-1] - days[0]).days + 1
+    chosen: dict[date, Candidate] = {}
+    for day in days:  # the best event of each of `limit` equal stretches of the span
+        slot = (day - first).days * limit // width
+        best = chosen.get(date.fromordinal(slot + 1))
+        if best is None or daily[day].score > best.score:
+            chosen[date.fromordinal(slot + 1)] = daily[day]
+    picked = {c.day: c for c in chosen.values()}
+    for c in sorted(daily.values(), key=lambda c: -c.score):
+        if len(picked) >= limit:
+            break
+        picked.setdefault(c.day, c)
+    return [picked[day] for day in sorted(picked)]
+
+
+def build_timeline(
+    topic: str, hits: Sequence[Hit], span: DateRange | None, snippet_chars: int
+) -> Timeline:
+    """The topic's timeline from its passages; `span` keeps only events in it (a "since")."""
+    found = candidates(topic, hits)
+    if span is not None:
+        found = [c for c in found if c.day in span]
+    events = spread(merge_retellings(main_period(found)))
+    numbers: dict[int, int] = {}
+    citations: list[Citation] = []
+    lines: list[Event] = []
+    for c in events:
+        if c.hit.article.id not in numbers:
+            numbers[c.hit.article.id] = len(numbers) + 1
+            citations.append(cite(numbers[c.hit.article.id], c, snippet_chars))
+        lines.append(Event(c.day, c.text, numbers[c.hit.article.id]))
+    return Timeline(topic, tuple(lines), tuple(citations), story_count(hits))
+
+
+def cite(n: int, candidate: Candidate, snippet_chars: int) -> Citation:
+    """The numbered source of an event: its article and the passage around its sentence."""
+    hit = candidate.hit
+    return Citation(
+        n=n,
+        title=hit.article.title,
+        url=hit.article.url,
+        source=hit.article.source,
+        published=hit.article.published,
+        snippet=trim(hit.chunk.text, snippet_chars, around=candidate.text),
+        score=round(float(hit.score), 4),
+        chunk_id=hit.chunk.id,
+    )
