@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import admin, alerts, handlers
+from bot import admin, alerts, handlers, stories
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from bot.logs import configure_logging, protect_token, quiet_http_logs
@@ -60,7 +60,7 @@ class HandlerModule(Protocol):
 
 # The one place handler modules join the bot, in order (first match wins); a new module (say
 # bot/admin.py) goes into this tuple. handlers.register_fallbacks runs after all of them.
-HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts)
+HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts, stories)
 
 
 def build_application(
@@ -170,7 +170,8 @@ def run(application: Application) -> int:  # type: ignore[type-arg]
     """Poll until a stop signal; 0 when stopped, 1 when Telegram refuses the token."""
     try:
         application.run_polling(
-            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], close_loop=False
+            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY],
+            close_loop=False,
         )
     except InvalidToken:
         print(BAD_TOKEN, file=sys.stderr)
