@@ -84,7 +84,7 @@ async def trend(update: Update, context: Context) -> None:
     if message is None:
         return
     words = list(context.args or [])
-    period = words.pop() if len(words) > 1 and PERIOD_WORD.match(words[-1]) else DEFAULT_PERIOD
+    period = words.pop() if words and PERIOD_WORD.match(words[-1]) else DEFAULT_PERIOD
     if not words:
         await reply(message, _("Name a topic: <code>/trend government shutdown 90d</code>"))
         return

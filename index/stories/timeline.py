@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from index.records import Citation, Hit
@@ -49,6 +49,8 @@ class Candidate:
     hit: Hit
     score: float
     words: frozenset[str]
+    named: bool = False  # the sentence names its day; else it is its article's day
+    lede: bool = False  # the article's first sentence
 
 
 def story_count(hits: Sequence[Hit]) -> int:
@@ -66,7 +68,7 @@ def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
     """Every dated sentence of the relevant passages that could tell one of the story's events."""
     wanted = frozenset(stems(topic))
     best = max((hit.score for hit in hits), default=0.0)
-    found = []
+    found: list[Candidate] = []
     for hit in hits:
         published = hit.article.published
         if published is None or hit.score < RELEVANT_SHARE * best:
@@ -78,14 +80,24 @@ def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
             day = event_day(sentence, published)
             words = frozenset(stems(sentence))
             share = len(wanted & words) / len(wanted) if wanted else 0.0
-            lede = hit.chunk.ordinal == 0 and place < 2
+            lede = hit.chunk.ordinal == 0 and place == 0  # says what the article is about
             if day is None or not (share or lede):
                 continue
-            score = hit.score / best + 0.6 * share + (0.3 if lede and place == 0 else 0.0)
-            score += 0.15 * bool(lede) + 0.2 * (named_day(sentence, published) is not None)
+            named = named_day(sentence, published) is not None
+            score = hit.score / best + 0.6 * share + 0.4 * lede + 0.2 * named
             score -= 0.4 * leans_back(sentence)
-            found.append(Candidate(day, " ".join(sentence.split()), hit, score, words))
-    return found
+            text = " ".join(sentence.split())
+            found.append(Candidate(day, text, hit, score, words, named, lede))
+    return on_lede_days(found)
+
+
+def on_lede_days(found: list[Candidate]) -> list[Candidate]:
+    """An article's sentences that name no day tell of the day its opening names, if it does."""
+    ledes = {c.hit.article.id: c.day for c in found if c.named and c.lede}
+    return [
+        c if c.named or c.hit.article.id not in ledes else replace(c, day=ledes[c.hit.article.id])
+        for c in found
+    ]
 
 
 def main_period(found: list[Candidate]) -> list[Candidate]:
@@ -117,9 +129,10 @@ def same_event(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def merge_retellings(found: list[Candidate]) -> list[Candidate]:
-    """One candidate per event: copies and retellings go to the earliest telling."""
+    """One candidate per event: copies and retellings go to the first article that told it."""
     kept: list[Candidate] = []
-    for candidate in sorted(found, key=lambda c: (c.day, -c.score)):
+    order = sorted(found, key=lambda c: (c.day, c.hit.article.published or c.day, -c.score))
+    for candidate in order:
         if not any(same_event(candidate.words, k.words) for k in kept):
             kept.append(candidate)
     return kept
