@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -13,9 +14,17 @@ from index.search.sentences import is_furniture, leans_back, stems
 from index.sources.neardup import NearDuplicates
 from index.stories.when import event_day, named_day
 
+# What news pages put before a sentence: time stamps, "Updated …", a dateline, a summary label.
+_CLOCK = r"\d{1,2}:\d\d\s*[ap]\.?m\.?\s+[A-Z]{2,3}"
+_STAMP = rf"(?:Updated\s+)?[A-Z][a-z]{{2,8}}\.?\s+\d{{1,2}},\s+\d{{4}}(?:,?\s+{_CLOCK})?"
+_LEAD_IN = re.compile(
+    rf"^(?:\s*(?:{_STAMP}|{_CLOCK}|AI-assisted summary|Share this update|"
+    r"[A-Z][A-Z .,'’]{2,40}(?:,\s+[A-Z][a-z]+)?(?:\s+\([^)]*\))?\s+[‒–—-])\s*)+"
+)
+_NOTE = re.compile(r"^(Editor's note|Editor’s note|Correction|Opinion|Your Turn)\b", re.IGNORECASE)
 MAX_EVENTS = 12
 RELEVANT_SHARE = 0.45  # passages scoring under this share of the best are another story
-GAP_DAYS = 45  # a quiet spell this long ends one story and starts another
+GAP_DAYS = 60  # a quiet spell this long ends one story and starts another
 MIN_WORDS, MAX_WORDS = 7, 70
 SAME_EVENT = 0.5  # retellings share this share of their content words (Jaccard) ...
 CONTAINED = 0.75  # ... or the shorter one is this much inside the longer one
@@ -73,9 +82,14 @@ def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
         published = hit.article.published
         if published is None or hit.score < RELEVANT_SHARE * best:
             continue
-        for place, sentence in enumerate(split_sentences(hit.chunk.text)):
+        for place, said in enumerate(split_sentences(hit.chunk.text)):
+            sentence = _LEAD_IN.sub("", said)
             size = len(sentence.split())
-            if not MIN_WORDS <= size <= MAX_WORDS or is_furniture(sentence):
+            if (
+                not MIN_WORDS <= size <= MAX_WORDS
+                or is_furniture(sentence)
+                or _NOTE.match(sentence)
+            ):
                 continue
             day = event_day(sentence, published)
             words = frozenset(stems(sentence))

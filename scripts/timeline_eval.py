@@ -1,0 +1,152 @@
+"""How good and how fast timelines and coverage charts are on an archive (the corpus copy).
+
+    .venv/bin/python scripts/timeline_eval.py --data-dir /work/data/corpus-stories
+
+For each story of the fixture (tests/data/timelines.json: 15 RealTime QA stories with the
+events written from their articles) it makes the topic's timeline and reports event recall
+(expected events present), order errors (lines dated before the line above) and duplicates
+(two lines telling one expected event, or retellings of one another). Then it times
+timelines and charts (trend plus drawing) over the topics, --repeats times each: p50 and p90.
+Timing figures mean something on an idle machine only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from index.archive import Archive
+from index.search.sentences import stems
+from index.settings import Settings
+from index.stories.timeline import Event, Timeline, same_event
+
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "data" / "timelines.json"
+
+
+def tells(line: Event, expected: dict[str, object]) -> bool:
+    """Whether a timeline line tells an expected event: near its day, with its words."""
+    day = date.fromisoformat(str(expected["date"]))
+    if abs((line.day - day).days) > int(str(expected["days"])):
+        return False
+    text = line.text.lower()
+    words = expected["words"]
+    assert isinstance(words, list)
+    return all(any(w.lower() in text for w in str(group).split("|")) for group in words)
+
+
+@dataclass(frozen=True)
+class Score:
+    """One timeline against its expected events."""
+
+    topic: str
+    lines: int
+    recall: float
+    order_errors: int
+    duplicates: int
+    missed: tuple[str, ...]
+
+
+def judge(timeline: Timeline, events: list[dict[str, object]]) -> Score:
+    """Recall, order errors and duplicates of one timeline against its expected events."""
+    lines = list(timeline.events)
+    found = [[n for n, line in enumerate(lines) if tells(line, e)] for e in events]
+    order = sum(b.day < a.day for a, b in itertools.pairwise(lines))
+    retold = sum(
+        same_event(frozenset(stems(a.text)), frozenset(stems(b.text)))
+        for i, a in enumerate(lines)
+        for b in lines[i + 1 :]
+    )
+    # Two lines both telling the same expected event, and telling no other one, repeat it.
+    only = [{n for n in hits if sum(n in other for other in found) == 1} for hits in found]
+    repeats = sum(max(0, len(lines_of) - 1) for lines_of in only)
+    return Score(
+        topic=timeline.topic,
+        lines=len(lines),
+        recall=sum(bool(hits) for hits in found) / len(events),
+        order_errors=order,
+        duplicates=retold + repeats,
+        missed=tuple(str(e["what"]) for e, hits in zip(events, found, strict=True) if not hits),
+    )
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The share-th percentile (nearest rank) of the values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    """Judge every story, then time timelines and charts; print a table and one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--fixture", type=Path, default=FIXTURE)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--show", action="store_true", help="Print every timeline.")
+    parser.add_argument("--json-out", type=Path, help="Write the figures per story here.")
+    args = parser.parse_args()
+    stories = json.loads(args.fixture.read_text())["stories"]
+    settings = Settings(data_dir=args.data_dir)
+    with Archive.open(settings) as archive:
+        rows = []
+        for story in stories:
+            timeline = archive.timeline(story["topic"])
+            rows.append(judge(timeline, story["events"]))
+            if args.show:
+                print(f"\n## {timeline.topic}")
+                for line in timeline.events:
+                    print(f"  {line.day}  {line.text[:150]} [{line.n}]")
+        for row in rows:
+            print(
+                f"{row.topic[:48]:48} lines {row.lines:2}  recall {row.recall:.2f}  "
+                f"order {row.order_errors}  dup {row.duplicates}  missed {list(row.missed)}"
+            )
+        timings = time_them(archive, [story["topic"] for story in stories], args.repeats)
+    recall = statistics.mean(r.recall for r in rows)
+    order = sum(r.order_errors for r in rows)
+    dups = sum(r.duplicates for r in rows)
+    print(
+        f"timeline eval: {len(rows)} stories, event recall {recall:.2f}, order errors {order}, "
+        f"duplicates {dups}; timeline p50 {timings['timeline_p50_ms']:.0f} ms, "
+        f"chart p50 {timings['chart_p50_ms']:.0f} ms (load {os.getloadavg()[0]:.1f})"
+    )
+    summary = {"stories": len(rows), "recall": round(recall, 3), "order_errors": order}
+    print(json.dumps({**summary, "duplicates": dups, **timings}))
+    if args.json_out:
+        rows_out = [asdict(r) for r in rows]
+        args.json_out.write_text(json.dumps({**summary, "rows": rows_out, **timings}, indent=2))
+
+
+def time_them(archive: Archive, topics: list[str], repeats: int) -> dict[str, float]:
+    """p50 and p90 milliseconds of a timeline and of a chart (counting and drawing)."""
+    archive.chart(archive.trend(topics[0], "all"))  # matplotlib and the model warm up first
+    timeline_ms, chart_ms = [], []
+    for _ in range(repeats):
+        for topic in topics:
+            start = time.perf_counter()
+            archive.timeline(topic)
+            middle = time.perf_counter()
+            archive.chart(archive.trend(topic, "all"))
+            timeline_ms.append((middle - start) * 1000)
+            chart_ms.append((time.perf_counter() - middle) * 1000)
+    return {
+        "timeline_p50_ms": round(statistics.median(timeline_ms), 1),
+        "timeline_p90_ms": round(percentile(timeline_ms, 0.9), 1),
+        "chart_p50_ms": round(statistics.median(chart_ms), 1),
+        "chart_p90_ms": round(percentile(chart_ms, 0.9), 1),
+    }
+
+
+if __name__ == "__main__":
+    main()
