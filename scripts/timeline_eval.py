@@ -32,6 +32,7 @@ from index.search.sentences import stems
 from index.settings import Settings
 from index.stories.timeline import Event, Timeline, same_event
 
+RETOLD_SHARE = 0.4  # two lines on one expected event sharing this much of their words retell it
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "data" / "timelines.json"
 
 
@@ -63,20 +64,24 @@ def judge(timeline: Timeline, events: list[dict[str, object]]) -> Score:
     lines = list(timeline.events)
     found = [[n for n, line in enumerate(lines) if tells(line, e)] for e in events]
     order = sum(b.day < a.day for a, b in itertools.pairwise(lines))
-    retold = sum(
-        same_event(frozenset(stems(a.text)), frozenset(stems(b.text)))
-        for i, a in enumerate(lines)
-        for b in lines[i + 1 :]
-    )
-    # Two lines both telling the same expected event, and telling no other one, repeat it.
-    only = [{n for n in hits if sum(n in other for other in found) == 1} for hits in found]
-    repeats = sum(max(0, len(lines_of) - 1) for lines_of in only)
+    # A duplicate: two lines telling one expected event (and no other) in shared words, or
+    # two lines the retelling check itself would call one event.
+    words = [frozenset(stems(line.text)) - frozenset(stems(timeline.topic)) for line in lines]
+    retold = {
+        (i, j)
+        for i, j in itertools.combinations(range(len(lines)), 2)
+        if same_event(words[i], words[j])
+        or (
+            any(i in hits and j in hits for hits in found)
+            and len(words[i] & words[j]) >= RETOLD_SHARE * min(len(words[i]), len(words[j]))
+        )
+    }
     return Score(
         topic=timeline.topic,
         lines=len(lines),
         recall=sum(bool(hits) for hits in found) / len(events),
         order_errors=order,
-        duplicates=retold + repeats,
+        duplicates=len(retold),
         missed=tuple(str(e["what"]) for e, hits in zip(events, found, strict=True) if not hits),
     )
 

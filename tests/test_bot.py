@@ -193,7 +193,7 @@ def test_commands_are_registered_with_admin_ones_in_admin_chats(fake: FakeTelegr
 
     theirs = [c.name for module in HANDLER_MODULES for c in module.ADMIN_COMMANDS]
     alerts = ["subscribe", "subscriptions", "unsubscribe", "digest"]
-    assert everyone == ["ask", "help", "start", *alerts]
+    assert everyone == ["ask", "help", "start", *alerts, "timeline", "trend"]
     assert admins == [*everyone, *theirs, "secret"]
 
 

@@ -19,7 +19,7 @@ _CLOCK = r"\d{1,2}:\d\d\s*[ap]\.?m\.?\s+[A-Z]{2,3}"
 _STAMP = rf"(?:Updated\s+)?[A-Z][a-z]{{2,8}}\.?\s+\d{{1,2}},\s+\d{{4}}(?:,?\s+{_CLOCK})?"
 _LEAD_IN = re.compile(
     rf"^(?:\s*(?:{_STAMP}|{_CLOCK}|AI-assisted summary|Share this update|"
-    r"[A-Z][A-Z .,'’]{2,40}(?:,\s+[A-Z][a-z]+)?(?:\s+\([^)]*\))?\s+[‒–—-])\s*)+"
+    r"[A-Z][A-Z .,'’]{2,40}(?:,\s+[A-Z][a-z]+)?(?:\s+\([^)]*\))?\s+[‒–—−-])\s*)+"
 )
 _NOTE = re.compile(r"^(Editor's note|Editor’s note|Correction|Opinion|Your Turn)\b", re.IGNORECASE)
 MAX_EVENTS = 12
@@ -82,15 +82,7 @@ def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
         published = hit.article.published
         if published is None or hit.score < RELEVANT_SHARE * best:
             continue
-        for place, said in enumerate(split_sentences(hit.chunk.text)):
-            sentence = _LEAD_IN.sub("", said)
-            size = len(sentence.split())
-            if (
-                not MIN_WORDS <= size <= MAX_WORDS
-                or is_furniture(sentence)
-                or _NOTE.match(sentence)
-            ):
-                continue
+        for place, sentence in enumerate(readable_sentences(hit.chunk.text)):
             day = event_day(sentence, published)
             words = frozenset(stems(sentence))
             share = len(wanted & words) / len(wanted) if wanted else 0.0
@@ -100,9 +92,23 @@ def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
             named = named_day(sentence, published) is not None
             score = hit.score / best + 0.6 * share + 0.4 * lede + 0.2 * named
             score -= 0.4 * leans_back(sentence)
-            text = " ".join(sentence.split())
-            found.append(Candidate(day, text, hit, score, words, named, lede))
+            found.append(Candidate(day, sentence, hit, score, words, named, lede))
     return on_lede_days(found)
+
+
+def readable_sentences(text: str) -> list[str]:
+    """A passage's sentences of a readable length, without time stamps, datelines or notes."""
+    kept = []
+    for said in split_sentences(text):
+        sentence = " ".join(_LEAD_IN.sub("", said).split())
+        size = len(sentence.split())
+        if (
+            MIN_WORDS <= size <= MAX_WORDS
+            and not is_furniture(sentence)
+            and not _NOTE.match(sentence)
+        ):
+            kept.append(sentence)
+    return kept
 
 
 def on_lede_days(found: list[Candidate]) -> list[Candidate]:
