@@ -11,7 +11,6 @@ from index.records import Citation, Hit
 from index.search.answer import split_sentences, trim
 from index.search.dates import DateRange
 from index.search.sentences import is_furniture, leans_back, stems
-from index.sources.neardup import NearDuplicates
 from index.stories.when import event_day, named_day
 
 # What news pages put before a sentence: time stamps, "Updated …", a dateline, a summary label.
@@ -28,6 +27,7 @@ GAP_DAYS = 60  # a quiet spell this long ends one story and starts another
 MIN_WORDS, MAX_WORDS = 7, 70
 SAME_EVENT = 0.5  # retellings share this share of their content words (Jaccard) ...
 CONTAINED = 0.75  # ... or the shorter one is this much inside the longer one
+MERGED = 160  # the best candidates compared for retellings (each pair costs a set overlap)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Event:
 
 @dataclass(frozen=True)
 class Timeline:
-    """A topic's events, oldest first, with their numbered sources; `stories` found in all."""
+    """A topic's events, oldest first, with their numbered sources; `stories` told in all."""
 
     topic: str
     events: tuple[Event, ...]
@@ -60,17 +60,6 @@ class Candidate:
     words: frozenset[str]
     named: bool = False  # the sentence names its day; else it is its article's day
     lede: bool = False  # the article's first sentence
-
-
-def story_count(hits: Sequence[Hit]) -> int:
-    """Distinct stories among the hits' articles: syndicated copies count once."""
-    seen = NearDuplicates()
-    stories = 0
-    for hit in {hit.article.id: hit for hit in hits}.values():
-        if seen.match(hit.chunk.text) is None:
-            stories += 1
-        seen.add(hit.article.id, hit.chunk.text)
-    return stories
 
 
 def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
@@ -145,13 +134,18 @@ def same_event(a: frozenset[str], b: frozenset[str]) -> bool:
     if not a or not b:
         return False
     shared = len(a & b)
-    return shared / len(a | b) >= SAME_EVENT or shared / min(len(a), len(b)) >= CONTAINED
+    union = len(a) + len(b) - shared
+    return shared >= SAME_EVENT * union or shared >= CONTAINED * min(len(a), len(b))
 
 
 def merge_retellings(found: list[Candidate]) -> list[Candidate]:
-    """One candidate per event: copies and retellings go to the first article that told it."""
+    """One candidate per event: copies and retellings go to the first article that told it.
+
+    Only the MERGED best candidates are compared, each with those kept before it.
+    """
+    best = sorted(found, key=lambda c: -c.score)[:MERGED]
     kept: list[Candidate] = []
-    order = sorted(found, key=lambda c: (c.day, c.hit.article.published or c.day, -c.score))
+    order = sorted(best, key=lambda c: (c.day, c.hit.article.published or c.day, -c.score))
     for candidate in order:
         if not any(same_event(candidate.words, k.words) for k in kept):
             kept.append(candidate)
@@ -189,7 +183,8 @@ def build_timeline(
     found = candidates(topic, hits)
     if span is not None:
         found = [c for c in found if c.day in span]
-    events = spread(merge_retellings(main_period(found)))
+    merged = merge_retellings(main_period(found))
+    events = spread(merged)
     numbers: dict[int, int] = {}
     citations: list[Citation] = []
     lines: list[Event] = []
@@ -198,7 +193,8 @@ def build_timeline(
             numbers[c.hit.article.id] = len(numbers) + 1
             citations.append(cite(numbers[c.hit.article.id], c, snippet_chars))
         lines.append(Event(c.day, c.text, numbers[c.hit.article.id]))
-    return Timeline(topic, tuple(lines), tuple(citations), story_count(hits))
+    # Copies' sentences merged into the first telling, so each article left is a story.
+    return Timeline(topic, tuple(lines), tuple(citations), len({c.hit.article.id for c in merged}))
 
 
 def cite(n: int, candidate: Candidate, snippet_chars: int) -> Citation:
