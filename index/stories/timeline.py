@@ -21,6 +21,10 @@ _LEAD_IN = re.compile(
     r"[A-Z][A-Z .,'’]{2,40}(?:,\s+[A-Z][a-z]+)?(?:\s+\([^)]*\))?\s+[‒–—−-])\s*)+"
 )
 _NOTE = re.compile(r"^(Editor's note|Editor’s note|Correction|Opinion|Your Turn)\b", re.IGNORECASE)
+# What might happen, or what happens in general, is not what happened.
+_MAYBE = re.compile(
+    r"^(If|Unless|During|When|Whether)\b|\b(could|would|might|may|can|should)\b", re.IGNORECASE
+)
 MAX_EVENTS = 12
 RELEVANT_SHARE = 0.45  # passages scoring under this share of the best are another story
 GAP_DAYS = 60  # a quiet spell this long ends one story and starts another
@@ -79,8 +83,8 @@ def candidates(topic: str, hits: Sequence[Hit]) -> list[Candidate]:
             if day is None or not (share or lede):
                 continue
             named = named_day(sentence, published) is not None
-            score = hit.score / best + 0.6 * share + 0.4 * lede + 0.2 * named
-            score -= 0.4 * leans_back(sentence)
+            score = hit.score / best + 0.6 * share + 0.3 * lede + 0.4 * named
+            score -= 0.4 * leans_back(sentence) + 0.4 * bool(_MAYBE.search(sentence))
             found.append(Candidate(day, sentence, hit, score, words, named, lede))
     return on_lede_days(found)
 
