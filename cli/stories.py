@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -58,12 +59,20 @@ def timeline(settings: Settings, topic: tuple[str, ...], as_json: bool) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG to write."
 )
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The period's last day, YYYY-MM-DD (default: today), for an archive of past news.",
+)
 @click.pass_obj
 @archive_errors
-def trend(settings: Settings, topic: tuple[str, ...], period: str, out: Path) -> None:
+def trend(
+    settings: Settings, topic: tuple[str, ...], period: str, out: Path, until: datetime | None
+) -> None:
     """A chart of TOPIC's articles per day, week or month over the period, as a PNG."""
     with Archive.open(settings, announce=to_stderr) as archive:
-        found = archive.trend(" ".join(topic), period)
+        found = archive.trend(" ".join(topic), period, now=until.date() if until else None)
         if found.total < 2:
             raise click.ClickException(
                 _("Only one story so far on “{topic}”.", topic=found.topic)
