@@ -67,7 +67,10 @@ def draw(trend: Trend) -> bytes:
     with warnings.catch_warnings():
         # A headline's letters the bundled font lacks are drawn as boxes; that is not an error.
         warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
-        figure.savefig(output, format="png", dpi=DPI, facecolor=PAPER)
+        # Light compression: a chart is a few flat colours, so the file stays small anyway.
+        figure.savefig(
+            output, format="png", dpi=DPI, facecolor=PAPER, pil_kwargs={"compress_level": 1}
+        )
     return output.getvalue()
 
 
