@@ -52,6 +52,8 @@ def test_trend_writes_a_chart_and_refuses_bad_input(data_dir: Path, tmp_path: Pa
         env=env,
     )
     bad = CliRunner().invoke(main, ["trend", TOPIC, "--period", "7x", "--out", str(out)], env=env)
+    spring = ["trend", TOPIC, "--period", "30d", "--until", "2025-04-30", "--out", str(out) + "s"]
+    april = CliRunner().invoke(main, spring, env=env)
 
     assert made.exit_code == 0 and "6 articles on “Kestwick harbour bridge”" in made.stdout
     with Image.open(out) as chart:
@@ -59,3 +61,4 @@ def test_trend_writes_a_chart_and_refuses_bad_input(data_dir: Path, tmp_path: Pa
     assert lone.exit_code == 1 and "Only one story so far" in lone.output
     assert not Path(str(out) + "x").exists()
     assert bad.exit_code == 1 and "A period is like 30d, 90d, 1y or all." in bad.output
+    assert april.exit_code == 0 and "3 articles on" in april.stdout  # Apr. 2, 3 and 23
