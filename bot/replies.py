@@ -46,3 +46,16 @@ async def typing(chat: Chat) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def reply_photo(message: Message | None, photo: bytes, caption: str) -> None:
+    """Send a picture with an HTML caption as a reply to `message` (sent if that is gone)."""
+    if message is None:
+        return
+    await message.get_bot().send_photo(
+        message.chat.id,
+        photo,
+        caption=caption,
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+    )

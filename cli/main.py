@@ -18,6 +18,7 @@ from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
+from cli.stories import timeline, trend
 from cli.wiring import archive_errors, environment_language, to_stderr
 from cli.written import use_llm, write
 from index import Archive, Settings
@@ -204,3 +205,5 @@ main.add_command(sources)
 main.add_command(subscriptions)
 main.add_command(alerts)
 main.add_command(evaluate)
+main.add_command(timeline)
+main.add_command(trend)

@@ -31,6 +31,9 @@ from index.storage.store import Store
 from index.storage.vector_cache import VectorCache
 from index.storage.vector_files import remove_path, write_lock
 from index.storage.vectors import VectorIndex
+from index.stories.stories import Stories
+from index.stories.timeline import Timeline
+from index.stories.trend import DEFAULT_PERIOD, Trend
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class Archive:
         )
         self.keywords = KeywordIndex(self.store.keywords, self.data_dir / FOLDER)
         self.retriever = Retriever(settings, self.store, self.vectors, self.keywords, self.embedder)
+        self.stories = Stories(settings, self.store, self.retriever, self.vectors, self.embedder)
 
     @classmethod
     def open(
@@ -285,6 +289,22 @@ class Archive:
         """The whole text of each cited passage, by citation number (for a written answer)."""
         found = self.store.hits([citation.chunk_id for citation in answer.citations])
         return {c.n: found[c.chunk_id].chunk.text for c in answer.citations if c.chunk_id in found}
+
+    # stories over time
+
+    def timeline(self, topic: str, *, now: date | None = None) -> Timeline:
+        """The topic's events, oldest first, each the archive's sentence with its citation."""
+        return self.stories.timeline(topic, now)
+
+    def trend(self, topic: str, period: str = DEFAULT_PERIOD, *, now: date | None = None) -> Trend:
+        """Articles an alert on the topic would match, per day, week or month of the period."""
+        return self.stories.trend(topic, period, now)
+
+    def chart(self, trend: Trend) -> bytes:
+        """The trend as a small PNG; matplotlib loads with the first chart, not with the archive."""
+        from index.stories.chart import draw
+
+        return draw(trend)
 
     # whole-index work
 
