@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from index.embed.factory import TextEmbedder, open_embedder
-from index.errors import ArchiveError, ModelMismatch, StorageFault, WriterBusy
-from index.health import CATCH_UP, IMPORT, KEYWORD_INDEX, VECTOR_INDEX, Health
+from index.errors import ArchiveError, DiskFull, ModelMismatch, StorageFault, WriterBusy
+from index.health import CATCH_UP, IMPORT, KEYWORD_INDEX, OPENING, VECTOR_INDEX, Health
 from index.i18n import _
 from index.importing import FLUSH_PASSAGES, Importer, Progress, record_model, stopped
 from index.ingest.chunking import embedding_text
@@ -26,7 +26,7 @@ from index.records import (
 )
 from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
-from index.storage.faults import read_only, translate, writable
+from index.storage.faults import read_only, translate, translated, writable
 from index.storage.keywords import FOLDER, KeywordIndex
 from index.storage.legacy import import_legacy_vectors, legacy_files
 from index.storage.store import Store
@@ -59,16 +59,13 @@ class Archive:
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
-        self.read_only = not _writable_dir(self.data_dir)
         self.health = Health()
         self.embedder = embedder or open_embedder(settings)
-        self.store = Store(
-            self.data_dir / "archive.sqlite3",
-            read_only=self.read_only,
-            busy_seconds=settings.db_busy_seconds,
-        )
-        if self.read_only:
-            log.warning("%s cannot be written: opened read-only", self.data_dir)
+        # Why writes are refused (a read-only data dir, a disk too full to open for writing).
+        self.refusal: StorageFault | None = None
+        if not _writable_dir(self.data_dir):
+            self.refusal = read_only(self.data_dir)
+        self.store = self._open_store()
         stored = self.store.get_meta("model")
         if check_model and stored and stored != self.embedder.name:
             self.store.close()
@@ -98,6 +95,23 @@ class Archive:
         self.keywords = KeywordIndex(self.store.keywords, self.data_dir / FOLDER)
         self.retriever = Retriever(settings, self.store, self.vectors, self.keywords, self.embedder)
 
+    def _open_store(self) -> Store:
+        """SQLite read-write, or read-only where it cannot be written (or opened for writing)."""
+        path, busy = self.data_dir / "archive.sqlite3", self.settings.db_busy_seconds
+        if self.refusal is None:
+            try:
+                return Store(path, busy_seconds=busy)
+            except DiskFull as fault:
+                self.refusal = fault
+                self.health.failed(OPENING, fault)
+        log.warning("%s: opened read-only", self.refusal)
+        return Store(path, read_only=True, busy_seconds=busy)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether writes are refused (see `refusal` for why)."""
+        return self.refusal is not None
+
     @classmethod
     def open(
         cls,
@@ -111,7 +125,8 @@ class Archive:
 
         Without `check_model` (to rebuild for another model) nothing is embedded on opening.
         """
-        archive = cls(settings, embedder, check_model=check_model)
+        with translated(settings.data_dir / "archive.sqlite3"):
+            archive = cls(settings, embedder, check_model=check_model)
         try:
             if archive.needs_seeds():
                 announce(
@@ -124,7 +139,8 @@ class Archive:
                 if report:
                     announce(_("Seeds: {summary}", summary=report.summary()))
             if check_model:
-                archive.sync()
+                with translated(archive.store.path):
+                    archive.sync()
         except BaseException:
             archive.close()
             raise
@@ -174,8 +190,8 @@ class Archive:
     @contextmanager
     def _writing(self, wait: bool = True) -> Iterator[None]:
         """One writer at a time across processes; readers go on meanwhile."""
-        if self.read_only:
-            raise read_only(self.data_dir)
+        if self.refusal is not None:
+            raise self.refusal
         with self.write_lock(wait):
             for stale in self.temp_files():
                 log.info("Removing %s, left by a process that was killed", stale.name)
@@ -327,7 +343,8 @@ class Archive:
 
         `offset` skips the first results ("More ▸"); `now` is the day the question is asked.
         """
-        return self.retriever.ask(question, k, offset, now)
+        with translated(self.store.path):  # a damaged page, say: an error to act on
+            return self.retriever.ask(question, k, offset, now)
 
     def rank(self, question: str, *, now: date | None = None, floor: bool = True) -> Ranking:
         """The passages an answer would draw on, best first, with stage timings (evaluation)."""

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.archive import Archive
+from index.errors import ReadOnlyArchive
 from index.i18n import _, _n
-from index.storage.faults import damaged, free_bytes, read_only
+from index.storage.faults import damaged, free_bytes
 from index.storage.keywords import FOLDER
 from index.storage.vector_files import remove_path
 
@@ -179,7 +180,7 @@ def _storage_problems(archive: Archive) -> tuple[list[str], list[str]]:
             )
         )
     notes = []
-    if archive.read_only:
+    if isinstance(archive.refusal, ReadOnlyArchive):
         notes.append(
             _(
                 "The archive is read-only ({path} cannot be written): questions are answered "
@@ -217,8 +218,8 @@ def check(archive: Archive) -> CheckReport:
 
 def repair(archive: Archive) -> CheckReport:
     """Rebuild the keyword index and the FAISS file from SQLite, without the model."""
-    if archive.read_only:
-        raise read_only(archive.data_dir)
+    if archive.refusal is not None:
+        raise archive.refusal
     if archive.store.get_meta("model") not in (None, archive.embedder.name):
         return check(archive)  # switching models is `newsbot index rebuild`, on purpose
     with archive.write_lock():

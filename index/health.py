@@ -14,6 +14,7 @@ IMPORT = N_("imports")
 KEYWORD_INDEX = N_("the keyword index")
 VECTOR_INDEX = N_("the vector index file")
 CATCH_UP = N_("the catch-up of passages stored without a vector")
+OPENING = N_("the database (opened read-only until a restart)")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ def connect(path: Path, read_only: bool) -> sqlite3.Connection:
     """A connection in autocommit mode; read-only ones never create or change a file.
 
     SQLite opens a WAL database read-only (`mode=ro`) when its -wal and -shm files exist; after
-    a clean close they are gone and cannot be created on a read-only mount, and with no -wal
-    file there is nothing beyond the main file to read, so it is opened as immutable.
+    a clean close they are gone and cannot be created on a read-only mount (or a full disk),
+    and with no (or an empty) -wal file there is nothing beyond the main file to read, so it
+    is opened as immutable.
     """
     if not read_only:
         return sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -32,7 +33,8 @@ def connect(path: Path, read_only: bool) -> sqlite3.Connection:
         return db
     except sqlite3.OperationalError:
         db.close()
-        if path.with_name(path.name + "-wal").exists():
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
             raise
     uri += "&immutable=1"
     return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)

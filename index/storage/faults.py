@@ -27,7 +27,8 @@ READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 FULL_WORDS = ("os error 28", "os error 122", "os error 27", "No space left on device")
 READ_ONLY_WORDS = ("os error 30", "os error 13", "Read-only file system", "Permission denied")
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 5, 6, 8
-SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
+SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 10, 11, 13, 26
+SQLITE_IOERR_SHMSIZE = 4874
 
 
 def disk_full(where: Path) -> DiskFull:
@@ -90,16 +91,20 @@ def translate(error: BaseException, where: Path) -> StorageFault | None:
             return locked(where)
         if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
             return damaged(where, str(error))
-        if code == 10 and "disk I/O" in str(error) and not writable(where):
+        if code == SQLITE_IOERR and not writable(where):
             return read_only(where)
+        if code == SQLITE_IOERR and (
+            error.sqlite_errorcode == SQLITE_IOERR_SHMSIZE or free_bytes(where) < 65536
+        ):
+            return disk_full(where)  # the shared-memory file cannot grow, say
         return None
-    if isinstance(error, OSError):
+    if isinstance(error, OSError) and error.errno is not None:
         if error.errno in FULL_ERRNOS:
             return disk_full(where)
         if error.errno in READ_ONLY_ERRNOS:
             return read_only(where)
         return None
-    if isinstance(error, ValueError | RuntimeError):
+    if isinstance(error, OSError | ValueError | RuntimeError):
         text = str(error)
         if any(word in text for word in FULL_WORDS):
             return disk_full(where)
@@ -139,7 +144,9 @@ def writable(path: Path) -> bool:
     return not path.is_file() or os.access(path, os.W_OK)
 
 
-def free_bytes(folder: Path) -> int:
-    """Bytes free to this process on the file system holding `folder`."""
-    stat = os.statvfs(folder)
+def free_bytes(path: Path) -> int:
+    """Bytes free to this process on the file system holding `path`."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    stat = os.statvfs(path)
     return stat.f_bavail * stat.f_frsize
