@@ -4,7 +4,8 @@ A 429 is waited out (PTB's rate limiter first, then here); 5xx answers, timeouts
 connections and unreadable answers are retried with a doubling wait, a few times. None of
 those delivered the message, so a retry sends it once. HTML Telegram cannot parse goes again
 as plain text, a message too long goes in parts; a chat that blocked the bot (403) is not
-retried. What still cannot be delivered is logged with its chat, never dropped in silence.
+retried. What still cannot be delivered is logged with its chat, never dropped in silence;
+any other refusal (400) is raised, for the update's error handler.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def send(bot: Bot, chat_id: int, text: str, **params: Any) -> Message | No
         parts = split_html(text, max(MIN_PART, units(text) // 2))  # halves, then again
         if "message is too long" in said and len(parts) > 1:
             return await _send_parts(bot, chat_id, parts, params)
-        log.error("Chat %s: Telegram refused a message: %s", chat_id, error)
+        raise  # another refusal is a bug of ours: the update's error handler apologises
     except Forbidden as error:
         log.warning("Chat %s: not sent, the bot is blocked or removed there: %s", chat_id, error)
     except TelegramError as error:
@@ -87,6 +88,7 @@ async def send(bot: Bot, chat_id: int, text: str, **params: Any) -> Message | No
             chat_id,
             SEND_TRIES,
             error,
+            exc_info=error,
         )
     return None
 
