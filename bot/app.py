@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import admin, alerts, handlers, language, stories
+from bot import admin, alerts, handlers, health, language, stories
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from bot.logs import configure_logging, protect_token, quiet_http_logs
@@ -64,7 +64,7 @@ class HandlerModule(Protocol):
 
 # The one place handler modules join the bot, in order (first match wins); a new module (say
 # bot/admin.py) goes into this tuple. handlers.register_fallbacks runs after all of them.
-HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts, stories, language)
+HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts, stories, language, health)
 
 
 def build_application(

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         alias="NEWSBOT_SEEDS_DIR",
         description="Sample articles imported into an empty archive.",
     )
+    db_busy_seconds: float = Field(
+        30.0,
+        alias="NEWSBOT_DB_BUSY_SECONDS",
+        gt=0,
+        le=3600,
+        description="Seconds a write waits for another program's lock on the database.",
+    )
     embedding_model: str = Field(
         "",
         alias="EMBEDDING_MODEL",

@@ -13,6 +13,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from testkit.telegram_wire import (
+    Dropped,
+    Garbage,
     Json,
     Rejected,
     entities,
@@ -95,6 +97,7 @@ class FakeTelegram:
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: 403 to sends
     group_admins: dict[int, set[int]] = field(default_factory=dict)  # group id: its admins
     inline_answers: dict[str, Json] = field(default_factory=dict)  # by inline query id
+    outages: dict[str, tuple[float, int]] = field(default_factory=dict)  # method: (until, code)
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -205,10 +208,25 @@ class FakeTelegram:
         code: int = 400,
         description: str = "Bad Request: chat not found",
         retry_after: int | None = None,
+        *,
+        times: int = 1,
+        answer: str = "error",
     ) -> None:
-        """Answer the next call of `method` (for chat_id) with an error instead."""
+        """Answer the next `times` calls of `method` (for chat_id) with an error instead.
+
+        `answer` "error" is Telegram's JSON error; "garbage" an HTTP 200 whose body is not
+        JSON; "drop" no answer at all (the connection closed). None of them does the method.
+        """
+        kinds = {"error": Rejected, "garbage": Garbage, "drop": Dropped}
         with self._cond:
-            self.failures.append(Failure(method, chat_id, Rejected(description, code, retry_after)))
+            for _ in range(times):
+                error = kinds[answer](description, code, retry_after)
+                self.failures.append(Failure(method, chat_id, error))
+
+    def outage(self, method: str, seconds: float, code: int = 502) -> None:
+        """Fail every call of `method` for the next `seconds` (Telegram or the network down)."""
+        with self._cond:
+            self.outages[method] = (time.monotonic() + seconds, code)
 
     def hold(self, method: str, chat_id: int) -> threading.Event:
         """Keep the next call of `method` for chat_id waiting until the returned event is set."""
@@ -274,6 +292,9 @@ class FakeTelegram:
         with self._cond:
             self.calls.append((method, params))
             self._cond.notify_all()
+            until, code = self.outages.get(method, (0.0, 0))
+            if time.monotonic() < until:
+                raise Rejected("Bad Gateway", code)
             for failure in self.failures:
                 if failure.method == method and failure.chat_id in (None, params.get("chat_id")):
                     self.failures.remove(failure)

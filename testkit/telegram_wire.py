@@ -35,6 +35,14 @@ class Rejected(Exception):
         self.description, self.code, self.retry_after = description, code, retry_after
 
 
+class Garbage(Rejected):
+    """Answered with HTTP 200 and a body that is not JSON (a proxy's error page)."""
+
+
+class Dropped(Rejected):
+    """Not answered at all: the connection is closed (the network went away mid-call)."""
+
+
 def utf16(text: str) -> int:
     """Telegram measures text and entity offsets in UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
@@ -159,6 +167,12 @@ def handler(server: FakeTelegram) -> type[BaseHTTPRequestHandler]:
                 params = decode(dict(parse_qsl(raw, keep_blank_values=True)))
             try:
                 result = server.call(self.path[len(prefix) :], params)
+            except Garbage:
+                self._reply(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+                return
+            except Dropped:
+                self.close_connection = True
+                return
             except Rejected as error:
                 self._error(error)
                 return

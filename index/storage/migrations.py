@@ -172,5 +172,6 @@ def migrate(db: sqlite3.Connection) -> None:
             db.execute(f"PRAGMA user_version={number}")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite rolls back by itself on a full disk
+                db.execute("ROLLBACK")
             raise

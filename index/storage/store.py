@@ -12,6 +12,8 @@ import numpy as np
 from index.errors import ArchiveError
 from index.i18n import _
 from index.records import Article, ArticleDraft, ArticleKey, Chunk, ChunkDraft, Counts, Hit, Source
+from index.storage.connection import check_schema, connect, quick_check, rollback
+from index.storage.faults import damaged, translate, translating
 from index.storage.keyword_rows import KeywordRows
 from index.storage.migrations import migrate
 from index.storage.rows import article_row, now, source_row
@@ -23,30 +25,32 @@ _ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_i
 class Store:
     """The archive's SQLite database; safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    def __init__(self, path: Path, *, read_only: bool = False, busy_seconds: float = 30) -> None:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
         try:
+            self._db = connect(path, read_only)
             # The timeout first: another process may hold a lock (or be recovering after a crash).
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
             self._db.execute("PRAGMA foreign_keys=ON")
-            with self._lock:
-                migrate(self._db)
-        except sqlite3.OperationalError:
-            self._db.close()
-            raise
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise ArchiveError(
-                _(
-                    "{path} is not a readable newsbot archive ({error}). Move it away to start "
-                    "a new archive there, or point NEWSBOT_DATA_DIR at the right folder.",
-                    path=path,
-                    error=error,
-                )
-            ) from error
+            if read_only:
+                check_schema(self._db, path)
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                with self._lock:
+                    migrate(self._db)
+        except sqlite3.Error as error:
+            if hasattr(self, "_db"):
+                self._db.close()
+            fault = translate(error, path)
+            if fault is None and not isinstance(error, sqlite3.OperationalError):
+                fault = damaged(path, str(error))  # not a database at all
+            if fault is None:
+                raise
+            raise fault from error
         self.vectors = VectorRows(self._db, self._lock)
         self.keywords = KeywordRows(self._db, self._lock)
 
@@ -69,6 +73,11 @@ class Store:
                 _("Cannot write the backup {target}: {error}", target=target, error=error)
             ) from error
 
+    def quick_check(self) -> list[str]:
+        """What SQLite's quick_check finds wrong with the file's pages; empty when sound."""
+        with self._lock:
+            return quick_check(self._db)
+
     @property
     def schema_version(self) -> int:
         """The number of the last migration applied."""
@@ -83,6 +92,7 @@ class Store:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    @translating
     def set_meta(self, key: str, value: str) -> None:
         """Store a setting of the archive itself."""
         with self._lock:
@@ -114,6 +124,7 @@ class Store:
 
     # sources
 
+    @translating
     def add_source(self, kind: str, url: str, title: str = "") -> Source:
         """Record a new source; its URL must be new."""
         with self._lock:
@@ -157,6 +168,7 @@ class Store:
             ).fetchone()
         return (None, None) if row is None else (row[0], row[1])
 
+    @translating
     def record_fetch(
         self,
         source_id: int,
@@ -172,6 +184,7 @@ class Store:
                 (now(), error, etag, last_modified, source_id),
             )
 
+    @translating
     def remove_source(self, source_id: int) -> list[int]:
         """Delete a source with its articles and chunks; returns the removed chunk ids."""
         with self._lock:
@@ -188,7 +201,7 @@ class Store:
                 self._db.execute("DELETE FROM sources WHERE id=?", (source_id,))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                rollback(self._db)
                 raise
         return ids
 
@@ -223,6 +236,7 @@ class Store:
             ).fetchall()
         return [(int(row[0]), str(row[1])) for row in rows]
 
+    @translating
     def add_article(
         self,
         draft: ArticleDraft,
@@ -264,7 +278,7 @@ class Store:
                     self.vectors.insert([c.id for c in stored], vectors)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                rollback(self._db)
                 raise
         article = Article(
             article_id, draft.title, draft.url, draft.source, draft.published, source_id

@@ -67,7 +67,8 @@ class VectorRows:
                 self.insert([ids[n] for n in keep], vectors[keep], table)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls back by itself on a full disk
+                    self._db.execute("ROLLBACK")
                 raise
 
     def _existing(self, ids: Sequence[int]) -> list[tuple[int]]:
@@ -172,5 +173,6 @@ class VectorRows:
                 self._db.execute("DELETE FROM meta WHERE key='rebuild_model'")
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls back by itself on a full disk
+                    self._db.execute("ROLLBACK")
                 raise
