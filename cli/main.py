@@ -18,6 +18,7 @@ from cli.check import check_command
 from cli.evaluate import evaluate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
+from cli.upgrade import upgrade_command
 from cli.wiring import archive_errors, environment_language, to_stderr
 from cli.written import use_llm, write
 from index import Archive, Settings
@@ -132,6 +133,7 @@ def index() -> None:
 
 
 index.add_command(check_command)
+index.add_command(upgrade_command)
 
 
 @index.command()

@@ -11,6 +11,7 @@ from index.archive import Archive
 from index.i18n import _, _n
 from index.storage.keywords import FOLDER
 from index.storage.vector_files import remove_path
+from index.upgrade import upgrade_notes
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def check(archive: Archive) -> CheckReport:
         cache_problems, notes = _cache_notes(archive)
         keyword_problems, keyword_notes = _keyword_notes(archive)
         problems += cache_problems + keyword_problems
-        notes += keyword_notes + _waiting_notes(archive, missing)
+        notes += keyword_notes + _waiting_notes(archive, missing) + upgrade_notes(archive)
     return CheckReport(
         counts.articles, counts.chunks, vectors, tuple(problems), tuple(notes), len(missing)
     )
