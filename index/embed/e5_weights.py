@@ -39,7 +39,7 @@ class _Reader:
         return values
 
     def array(self, dtype: type, count: int) -> np.ndarray:
-        out = np.frombuffer(self.data, dtype, count, self.at)
+        out: np.ndarray = np.frombuffer(self.data, dtype, count, self.at)
         self.at += out.nbytes
         return out
 
