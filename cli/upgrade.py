@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from cli.wiring import archive_errors
 from index.archive import Archive
-from index.i18n import _
+from index.i18n import _, _n
 from index.settings import Settings
 from index.upgrade import model_is_stale, upgrade
 
@@ -25,7 +25,16 @@ def upgrade_command(settings: Settings) -> None:
             done = upgrade(archive, progress=bar.update)
         name = archive.embedder.name
     if done.re_embedded:
-        click.echo(_("Re-embedded {n} passages with {model}.", n=done.re_embedded, model=name))
+        n = done.re_embedded
+        click.echo(
+            _n(
+                "Re-embedded {n} passage with {model}.",
+                "Re-embedded {n} passages with {model}.",
+                n,
+                n=n,
+                model=name,
+            )
+        )
     else:
         click.echo(_("The passages' vectors are {model}'s already: kept.", model=name))
     if done.keywords_built:
