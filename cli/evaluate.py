@@ -19,7 +19,14 @@ from index.i18n import _, _n
 from index.ingest.urls import canonical_url
 from index.records import Answer
 from index.search.answer_score import AnswerScores, answer_scores, contains
-from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
+from index.search.evaluate import (
+    Outcome,
+    Scores,
+    load_cases,
+    run_cases,
+    score,
+    translate_cases,
+)
 from index.search.retrieve import Ranking, Timings
 from index.settings import Settings
 
@@ -136,6 +143,12 @@ def unstated_lines(outcomes: Sequence[Outcome]) -> list[str]:
     help="Archive to import into and search (reused); default NEWSBOT_DATA_DIR/eval/<articles>.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--translated",
+    type=_FILE,
+    default=None,
+    help="Ask these translations (id, question) of the gold questions instead.",
+)
 @click.option("--verbose", is_flag=True, help="List the questions retrieval missed.")
 @click.option("--llm", is_flag=True, help="Also have the model (LLM_BASE_URL) write the answers.")
 @click.pass_obj
@@ -148,6 +161,7 @@ def evaluate(
     k: int,
     data_dir: Path | None,
     as_json: bool,
+    translated: Path | None,
     verbose: bool,
     llm: bool,
 ) -> None:
@@ -156,6 +170,8 @@ def evaluate(
     data_dir = data_dir or settings.data_dir / "eval" / articles.stem
     settings = settings.model_copy(update={"data_dir": data_dir})
     cases = load_cases(questions, gold)
+    if translated:
+        cases = translate_cases(cases, translated)
     with Archive(settings) as archive:
         archive.sync()
         import_articles(archive, articles)

@@ -13,6 +13,7 @@ from index.i18n import _, _n
 from index.storage.faults import damaged, free_bytes
 from index.storage.keywords import FOLDER
 from index.storage.vector_files import remove_path
+from index.upgrade import upgrade_notes
 
 LOW_SPACE = 4 * 1024 * 1024  # bytes free below which the disk counts as full
 
@@ -210,7 +211,12 @@ def check(archive: Archive) -> CheckReport:
         cache_problems, notes = _cache_notes(archive)
         keyword_problems, keyword_notes = _keyword_notes(archive)
         problems += cache_problems + keyword_problems + storage_problems
-        notes += keyword_notes + _waiting_notes(archive, missing) + storage_notes
+        notes += (
+            keyword_notes
+            + _waiting_notes(archive, missing)
+            + storage_notes
+            + upgrade_notes(archive)
+        )
     return CheckReport(
         counts.articles, counts.chunks, vectors, tuple(problems), tuple(notes), len(missing)
     )

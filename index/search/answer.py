@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.records import Answer, Citation, Hit, Sentence
+from index.search import cyrillic
 from index.search.sentences import Question, Weights, is_furniture, judge, leans_back, stems
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
+_SENTENCE_END = re.compile(
+    rf"(?<=[.!?…])[\"'”’»)]*\s+(?=[\"'“‘«(\[]?[A-Z0-9À-Ý{cyrillic.CAPITALS}])"
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ABBREVIATION = re.compile(
     r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|St|Gov|Sen|Rep|Gen|Lt|"
@@ -34,7 +37,7 @@ def split_sentences(text: str) -> list[str]:
     for line in text.splitlines():
         for piece in _pieces(line.strip()):
             piece = piece.strip()
-            if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’)":
+            if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’»)":
                 sentences.append(piece)
     return sentences
 

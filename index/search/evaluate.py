@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 
@@ -141,6 +141,16 @@ def load_cases(questions: Path, gold: Path) -> list[Case]:
                 _("Question {id!r}: bad or missing {error}.", id=row.get("id"), error=error)
             ) from error
     return cases
+
+
+def translate_cases(cases: Sequence[Case], translated: Path) -> list[Case]:
+    """The cases asked in another language (JSON Lines: id, question); date, gold, options stay."""
+    asked = {str(row.get("id")): str(row.get("question", "")) for row in _jsonl(translated)}
+    known = {case.id for case in cases}
+    unknown = sorted(set(asked) - known)
+    if unknown:
+        raise EvalDataError(f"Translated question {unknown[0]!r} has no gold question to join.")
+    return [replace(case, question=asked[case.id]) for case in cases if case.id in asked]
 
 
 def reading(case: Case, answer: Answer) -> Reading:

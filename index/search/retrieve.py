@@ -115,8 +115,11 @@ class Retriever:
         embedded = (time.perf_counter() - start) * 1000
         scores, ids = vectors.search(query, limit)
         found = self.store.hits([int(i) for i in ids[0] if i >= 0])
+        # Cosines rescaled so that unrelated texts score about 0 whatever the model (e5's
+        # start near 0.7): the relevance floor and the fusion weights hold for every model.
+        floor = self.embedder.cosine_floor
         hits = [
-            replace(found[int(i)], score=float(s))
+            replace(found[int(i)], score=(float(s) - floor) / (1 - floor))
             for s, i in zip(scores[0], ids[0], strict=True)
             if int(i) in found
         ]

@@ -8,19 +8,20 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.search import cyrillic
 from index.search.keyword import STOPWORDS
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z][\w'’-]*[A-Za-z]")
+_NAME = re.compile(rf"(?<!^)(?<![.!?:] )\b[A-Z{cyrillic.CAPITALS}][\w'’-]*[A-Za-zа-яёіїєґ]")
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|"
-    r"thousand|million|billion|trillion|half)\b",
+    r"thousand|million|billion|trillion|half)\b|" + cyrillic.NUMBER_WORDS,
     re.IGNORECASE,
 )
 _DATE = re.compile(
     r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
     r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
-    r"today|tomorrow|yesterday)\b"
+    r"today|tomorrow|yesterday)\b|(?i:" + cyrillic.DATE_WORDS + ")"
 )
 # Page furniture: bylines, time stamps, captions, share and "read more" lines.
 _FURNITURE = re.compile(
@@ -29,7 +30,9 @@ _FURNITURE = re.compile(
     r"\bwatch:|\bphoto(s)?\b[:|]|\bgetty images\b|\bap photo\b|\bcredit:|\bcontributing:|"
     r"\bcontributed to this\b|\breporting by\b|\bthis story (has been|was) updated\b|"
     r"\b\d{1,2}:\d\d\s*[ap]\.?m\.?\s*(et|pt|ct|edt|est)\b|^by [A-Z][a-z]+ [A-Z]|"
-    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b)",
+    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b|"
+    + cyrillic.FURNITURE
+    + ")",
     re.IGNORECASE,
 )
 # An opening word that leans on the sentence before: pronouns and connectives.
@@ -38,13 +41,18 @@ _LEANING_TEXT = """
     so still yet meanwhile moreover furthermore instead then thus therefore besides additionally
     nonetheless nevertheless otherwise likewise similarly later
     """
-_LEANING = frozenset(_LEANING_TEXT.split())
+_LEANING = frozenset(_LEANING_TEXT.split()) | cyrillic.LEANING
 # Question words that say what kind of information answers.
-_ASKS_NAME = re.compile(r"\b(who|whom|whose|which|where|what (company|country|city|state))\b", re.I)
-_ASKS_NUMBER = re.compile(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percent)", re.I)
-_ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month)\b", re.I)
+_ASKS_NAME = re.compile(
+    r"\b(who|whom|whose|which|where|what (company|country|city|state))\b|" + cyrillic.ASKS_NAME,
+    re.I,
+)
+_ASKS_NUMBER = re.compile(
+    r"\bhow (many|much|long|old|far)\b|\bwhat (number|percent)|" + cyrillic.ASKS_NUMBER, re.I
+)
+_ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month)\b|" + cyrillic.ASKS_DATE, re.I)
 # Quiz words that say when, not what: a sentence does not answer by repeating them.
-_GENERIC = frozenset({"week", "recen", "repor", "annou", "news", "lates"})
+_GENERIC = frozenset({"week", "recen", "repor", "annou", "news", "lates"}) | cyrillic.GENERIC
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,13 @@ from pathlib import Path
 import tantivy
 
 from index.storage.keyword_rows import KeywordRows, KeywordStamp
+from index.storage.lemmas import lemmatise
 from index.storage.vector_files import left_by_the_dead, remove_path
 
 log = logging.getLogger(__name__)
 
-FOLDER = "keywords-v1"  # a new analyzer or schema gets a new name, and is built afresh
+FOLDER = "keywords-v2"  # a new analyzer or schema gets a new name, and is built afresh
+# v2: Russian and Ukrainian words indexed in their dictionary forms (index.storage.lemmas).
 ANALYZER = "newsbot"
 STAMP_ID = 0  # chunk ids start at 1
 WRITER_HEAP = 64_000_000
@@ -274,7 +276,7 @@ class KeywordIndex:
     def _passage(self, chunk_id: int, text: str) -> tantivy.Document:
         document = tantivy.Document()
         document.add_unsigned("id", chunk_id)
-        document.add_text("text", text)
+        document.add_text("text", lemmatise(text))
         return document
 
     def _add_after(self, writer: tantivy.IndexWriter, last_id: int) -> tuple[int, int]:
