@@ -20,6 +20,7 @@ from index.embed.sbert import Embedder
 from index.errors import DatabaseLocked, DiskFull
 from index.records import ArticleDraft
 from index.settings import Settings
+from index.storage.keywords import FOLDER as KEYWORDS
 from testkit.stories import Story, story
 
 STORIES = 60
@@ -94,7 +95,7 @@ def test_a_full_disk_keeps_the_indexes_in_memory_and_says_so(
         settings = seeded(disk / "data", embedder)
         with Archive(settings, embedder=embedder) as archive:
             archive.add_drafts([ArticleDraft(s.title, s.text) for s in map(story, range(60))])
-        shutil.rmtree(disk / "data" / "keywords-v1")  # the keyword index must be rebuilt
+        shutil.rmtree(disk / "data" / KEYWORDS)  # the keyword index must be rebuilt
         (disk / "data" / "vectors.faiss").unlink()  # and the vector file
         filler = fill(disk, leave=40_000)  # room for SQLite's shared memory, not the indexes
         with Archive.open(settings, embedder=embedder) as archive:
@@ -133,7 +134,7 @@ def test_a_read_only_archive_answers_and_refuses_writes(
 ) -> None:
     data = tmp_path / "data"
     seeded(data, embedder)
-    shutil.rmtree(data / "keywords-v1")  # missing indexes are built in memory, not on disk
+    shutil.rmtree(data / KEYWORDS)  # missing indexes are built in memory, not on disk
     (data / "vectors.faiss").unlink()
     stories = write_stories(tmp_path / "files", 3)
     with read_only_view(data, tmp_path / "snapshot") as view:
