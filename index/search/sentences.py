@@ -32,36 +32,50 @@ _FURNITURE = re.compile(
     r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b)",
     re.IGNORECASE,
 )
+# The rules' word lists, one constant per role, so another language can add its own words.
 # An opening word that leans on the sentence before: pronouns and connectives.
 _LEANING_TEXT = """
     he she it they them this that these those his her its their there such however but also and
     so still yet meanwhile moreover furthermore instead then thus therefore besides additionally
     nonetheless nevertheless otherwise likewise similarly later
     """
-_LEANING = frozenset(_LEANING_TEXT.split())
-# Question words that say what kind of information answers.
-_ASKS_NAME = re.compile(r"\b(who|whom|whose|which|where|what (company|country|city|state))\b", re.I)
-_ASKS_NUMBER = re.compile(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percent)", re.I)
-_ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month)\b", re.I)
-# Quiz words that say when, not what: a sentence does not answer by repeating them.
-_GENERIC = frozenset({"week", "recen", "repor", "annou", "news", "lates"})
+LEANING_WORDS = frozenset(_LEANING_TEXT.split())
+# Question phrases that say what kind of information answers (regular expressions).
+ASKS_NAME = ("who", "whom", "whose", "which", "where", r"what (company|country|city|state)")
+ASKS_NUMBER = (r"how (many|much|long|old|far)", r"what (number|percent)")
+ASKS_DATE = ("when", r"what (date|day|year|month)")
+# Quiz words that say when, not what (as stems): a sentence does not answer by repeating them.
+GENERIC_STEMS = frozenset({"week", "recen", "repor", "annou", "news", "lates"})
+
+
+def _phrases(phrases: Sequence[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(phrases) + r")\b", re.IGNORECASE)
+
+
+_ASKS = (
+    ("number", _phrases(ASKS_NUMBER)),
+    ("date", _phrases(ASKS_DATE)),
+    ("name", _phrases(ASKS_NAME)),
+)
 
 
 @dataclass(frozen=True)
 class Weights:
     """How much each signal counts; tuned on the dev set only."""
 
-    match: float = 1.0  # share of the question's (rarer) words the sentence holds
-    kind: float = 0.6  # holds the kind of thing asked: a name, number or date not in the question
+    match: float = 0.5  # share of the question's (rarer) words the sentence holds
+    kind: float = 1.0  # holds the kind of thing asked: a name, number or date not in the question
     new: float = 0.5  # adds words beyond the question's (saturating)
-    after_restated: float = 0.4  # follows a sentence that restates the question
+    after_restated: float = 0.2  # follows a sentence that restates the question
     passage: float = 0.9  # the passage's retrieval score (best 1)
-    lead: float = 0.2  # near the start of its article
+    lead: float = 0.4  # near the start of its article
+    stale: float = 0.2  # an older occurrence of a story than the latest one cited
     meaning: float = 0.0  # cosine of the sentence's vector with the question's, where known
-    missing: float = 0.6  # share of the score left when the asked-for kind is missing
+    missing: float = 0.4  # share of the score left when the asked-for kind is missing
     floor: float = 0.3  # a sentence scoring no more than this is no answer
     keep: float = 0.6  # more sentences only if they score this share of the best
     repeat: float = 0.5  # sentences sharing this share of content words say the same thing
+    words: int = 50  # more sentences only while the answer stays within this many words
     restated_novelty: int = 3  # a sentence adding fewer new words than this restates
     restated_match: float = 0.6
 
@@ -84,12 +98,12 @@ def is_furniture(sentence: str) -> bool:
 def leans_back(sentence: str) -> bool:
     """Whether the sentence opens with a pronoun or connective that needs the one before."""
     first = next(iter(_WORD.findall(sentence[:40].lower())), "")
-    return first in _LEANING
+    return first in LEANING_WORDS
 
 
 def asked_kind(question: str) -> str:
     """What the question asks for: 'number', 'date', 'name', or '' for anything else."""
-    for kind, pattern in (("number", _ASKS_NUMBER), ("date", _ASKS_DATE), ("name", _ASKS_NAME)):
+    for kind, pattern in _ASKS:
         if pattern.search(question):
             return kind
     return ""
@@ -106,7 +120,7 @@ class Question:
     @classmethod
     def read(cls, question: str, pool: Sequence[set[str]]) -> Question:
         """The question, its stems weighted by how rare they are among the pool's sentences."""
-        wanted = [s for s in dict.fromkeys(stems(question)) if s not in _GENERIC]
+        wanted = [s for s in dict.fromkeys(stems(question)) if s not in GENERIC_STEMS]
         found = Counter(s for words in pool for s in words if s in wanted)
         weights = {s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) for s in wanted}
         words = frozenset(_WORD.findall(question.lower()))
@@ -143,7 +157,7 @@ def judge(
     total = sum(weights.values()) or 1.0
     meant = words | about
     match = sum(w for s, w in weights.items() if s in meant) / total
-    new = len(words - weights.keys() - _GENERIC)
+    new = len(words - weights.keys() - GENERIC_STEMS)
     kind = holds_kind(question, sentence)
     # Without the name, number or date asked for, a sentence needs more new words to be news.
     wanting = bool(question.kind) and not kind
