@@ -99,6 +99,19 @@ def test_an_answer_stated_in_other_words_than_the_question(stories: Archive) -> 
     assert answer.sentences[0].text.startswith("Councillors granted Dunmere General 4 million")
 
 
+def test_a_pronoun_after_a_dateline_opens_the_story() -> None:
+    text = (
+        "Updated May 19, 2026, 8:28 p.m.\n"
+        "It was a long time coming, but Harlow Rovers are league champions at last. "
+        "The club last won the title 22 years ago, in a season of record crowds."
+    )
+
+    answer = compose_answer("Which team won the league?", [_hit(1, 1.0, text)], 3)
+
+    assert answer.sentences[0].text.startswith("It was a long time coming, but Harlow Rovers")
+    assert not any("Updated" in sentence.text for sentence in answer.sentences)
+
+
 def _hit(article_id: int, score: float, text: str, ordinal: int = 0) -> Hit:
     article = Article(article_id, f"Story {article_id}", None, None, date(2025, 5, 1))
     return Hit(Chunk(article_id, article_id, ordinal, text), article, score)

@@ -14,6 +14,7 @@ from index.search.sentences import (
     Question,
     Weights,
     holds_kind,
+    is_dateline,
     is_furniture,
     judge,
     leans_back,
@@ -131,10 +132,15 @@ def candidates(
 
 
 def unit(passage: list[Candidate], candidate: Candidate) -> list[Candidate]:
-    """The sentence with the one before it when it leans on it; none if that one is unfit."""
+    """The sentence with the one before it when it leans on it; none if that one is unfit.
+
+    After a dateline ("Updated May 19, 2026") the sentence opens the story: it stands alone.
+    """
     if not leans_back(candidate.text):
         return [candidate]
     before = passage[candidate.position - 1] if candidate.position > 0 else None
+    if before is not None and is_dateline(before.text):
+        return [candidate]
     return [before, candidate] if before is not None and not is_furniture(before.text) else []
 
 

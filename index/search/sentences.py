@@ -33,6 +33,11 @@ _FURNITURE = re.compile(
     re.IGNORECASE,
 )
 # The rules' word lists, one constant per role, so another language can add its own words.
+# Datelines and dated list lines: "Updated Dec. 23, 2025", "Nov. 2, 2016 — Cubs 8, …".
+_DATELINE = re.compile(
+    r"\b(updated|published)\s+[a-z]{3,9}\.?\s+\d|^[a-z]{3,9}\.?\s+\d{1,2},\s+\d{4}\s+[—–-]",
+    re.IGNORECASE,
+)
 # An opening word that leans on the sentence before: pronouns and connectives.
 _LEANING_TEXT = """
     he she it they them this that these those his her its their there such however but also and
@@ -92,7 +97,13 @@ def is_furniture(sentence: str) -> bool:
         sentence.rstrip("\"'”’)").endswith("?")
         or (first.isalpha() and first.islower())
         or bool(_FURNITURE.search(sentence))
+        or is_dateline(sentence)
     )
+
+
+def is_dateline(sentence: str) -> bool:
+    """A time stamp line or a dated list line, which opens no story of its own."""
+    return bool(_DATELINE.search(sentence))
 
 
 def leans_back(sentence: str) -> bool:
