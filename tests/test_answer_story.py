@@ -138,3 +138,23 @@ def test_another_story_joins_only_with_the_kind_of_thing_asked() -> None:
     assert with_count.sentences[-1].n != with_count.sentences[0].n
     assert not any("Another report" in s.text for s in without.sentences)
     assert {s.n for s in without.sentences} == {1}
+
+
+def test_the_older_occurrence_loses_even_when_retrieval_ranks_it_first() -> None:
+    older = Hit(
+        Chunk(1, 1, 0, ARTICLES[0].text),
+        Article(1, ARTICLES[0].title, None, None, ARTICLES[0].published),
+        1.0,
+    )
+    latest = Hit(
+        Chunk(2, 2, 0, ARTICLES[1].text),
+        Article(2, ARTICLES[1].title, None, None, ARTICLES[1].published),
+        0.9,
+    )
+    now = date(2026, 4, 14)
+
+    answer = compose_answer("Who won the Glenmoor Marathon?", [older, latest], 3, now=now)
+    named = compose_answer("Who won the Glenmoor Marathon in 2025?", [older, latest], 3, now=now)
+
+    assert "Tomas Ekwueme" in _said(answer) and "Ada Brennick" not in _said(answer)
+    assert "Ada Brennick" in _said(named)
