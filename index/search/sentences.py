@@ -29,7 +29,8 @@ _FURNITURE = re.compile(
     r"\bwatch:|\bphoto(s)?\b[:|]|\bgetty images\b|\bap photo\b|\bcredit:|\bcontributing:|"
     r"\bcontributed to this\b|\breporting by\b|\bthis story (has been|was) updated\b|"
     r"\b\d{1,2}:\d\d\s*[ap]\.?m\.?\s*(et|pt|ct|edt|est)\b|^by [A-Z][a-z]+ [A-Z]|"
-    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b)",
+    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b|"
+    r"^play\b.*\bnow\W*$)",
     re.IGNORECASE,
 )
 # The rules' word lists, one constant per role, so another language can add its own words.
