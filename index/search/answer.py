@@ -202,20 +202,30 @@ def another_report(
     chosen: Sequence[Candidate],
     story: Sequence[int],
     tuning: Weights,
+    stale: Sequence[float] = (),
 ) -> list[Candidate]:
-    """Another story's best sentence, when it holds the kind of thing asked and the answer not."""
+    """Another story's best sentence, when it holds the kind of thing asked and the answer not,
+    or when it scores nearly as well as the answer's best (`tuning.rival`): too close to call,
+    unless it tells an older occurrence than the answer's story (`stale`, as for `candidates`).
+    """
     asked = Question.read(question, [])
-    if not chosen or not asked.kind or any(holds_kind(asked, c.text) for c in chosen):
+    if not chosen:
         return []
+    best = chosen[0].score
+    wanting = bool(asked.kind) and not any(holds_kind(asked, c.text) for c in chosen)
     lead = story[chosen[0].hit]
     for candidate in sorted((c for row in scored for c in row), key=lambda c: -c.score):
-        if candidate.score < tuning.keep * chosen[0].score:
+        if candidate.score < min(tuning.keep, tuning.rival) * best:
             break
         if (
-            story[candidate.hit] != lead
-            and holds_kind(asked, candidate.text)
-            and not is_furniture(candidate.text)
-            and not leans_back(candidate.text)
+            story[candidate.hit] == lead
+            or is_furniture(candidate.text)
+            or leans_back(candidate.text)
+        ):
+            continue
+        older = bool(stale) and stale[candidate.hit] > stale[chosen[0].hit]
+        if (candidate.score >= tuning.rival * best and not older) or (
+            wanting and candidate.score >= tuning.keep * best and holds_kind(asked, candidate.text)
         ):
             return [candidate]
     return []
@@ -257,7 +267,7 @@ def compose_answer(
     scored = candidates(question, hits, tuning, meaning, stale)
     story = [hit.article.id for hit in hits]
     chosen = choose(scored, max_sentences, tuning, story)
-    other = another_report(question, scored, chosen, story, tuning)
+    other = another_report(question, scored, chosen, story, tuning, stale)
     chosen = in_reading_order(chosen, hits) + other
     picked = [(c.hit, c.text) for c in chosen] or [(0, trim(hits[0].chunk.text, snippet_chars))]
     # A snippet shows its passage around the sentence the answer took from it, or else

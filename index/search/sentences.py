@@ -81,7 +81,8 @@ class Weights:
     floor: float = 0.3  # a sentence scoring no more than this is no answer
     keep: float = 0.6  # more sentences only if they score this share of the best
     repeat: float = 0.5  # sentences sharing this share of content words say the same thing
-    words: int = 50  # more sentences only while the answer stays within this many words
+    words: int = 120  # more sentences only while the answer stays within this many words
+    rival: float = 0.9  # another story's sentence scoring this share of the best joins too
     restated_novelty: int = 3  # a sentence adding fewer new words than this restates
     restated_match: float = 0.6
 
