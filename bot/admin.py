@@ -15,6 +15,7 @@ from bot import render
 from bot.alerts import deliver_alerts
 from bot.buttons import ASK_REMOVE_SOURCE, REFRESH_SOURCE, REMOVE_SOURCE, ButtonKind, expired
 from bot.context import Command, Context, is_admin, run_archive
+from bot.health import faults_html
 from bot.leases import leads
 from bot.replies import reply, typing
 from index.errors import ArchiveError
@@ -182,6 +183,8 @@ async def list_sources(update: Update, context: Context) -> None:
     if message is None or not await allowed(update, context):
         return
     found = await run_archive(context, context.bot_data.sources.list_sources)
+    if problems := faults_html(context.bot_data.archive):  # a full disk, say
+        await reply(message, problems)
     if not found:
         await reply(message, _("No sources yet. Add one with /addsource URL, or send me a file."))
         return

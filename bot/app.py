@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import admin, alerts, handlers, language, leases
+from bot import admin, alerts, handlers, health, language, leases, stories
 from bot.context import BotData, Command
 from bot.limits import QuestionLimit
 from bot.logs import configure_logging, protect_token, quiet_http_logs
@@ -49,7 +49,7 @@ ARCHIVE_THREADS = 4
 # flight ("typing…" and its reply), so the pool has room for both and none waits for a connection.
 CONCURRENT_UPDATES = 16
 # The kinds of update the bot asks Telegram for, polling or by webhook.
-ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
+ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY)
 
 
 class HandlerModule(Protocol):
@@ -64,7 +64,7 @@ class HandlerModule(Protocol):
 
 # The one place handler modules join the bot, in order (first match wins); a new module (say
 # bot/admin.py) goes into this tuple. handlers.register_fallbacks runs after all of them.
-HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts, language)
+HANDLER_MODULES: tuple[HandlerModule, ...] = (handlers, admin, alerts, stories, language, health)
 
 
 def build_application(

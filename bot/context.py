@@ -45,6 +45,7 @@ class BotData:
     commands: tuple[Command, ...] = ()
     admin_commands: tuple[Command, ...] = ()
     alerts: Alerts | None = None  # set by bot/alerts.py when it is registered
+    faults_told: frozenset[tuple[str, str]] = frozenset()  # (where, kind) admins know of
 
 
 Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]

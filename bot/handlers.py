@@ -11,13 +11,14 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import buttons, metrics, render, written
+from bot import buttons, metrics, render, stories, written
 from bot.context import Command, Context, is_admin, run_archive
 from bot.leases import question_wait
 from bot.replies import reply, typing
 from index.errors import ArchiveError
 from index.i18n import N_, _
 from index.search.followup import rewrite_followup
+from index.stories.asks import timeline_topic
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ async def help_command(update: Update, context: Context) -> None:
             "In a private chat any message is a question. Under an answer, 📄 opens a "
             "source's whole passage and “More ▸” shows the next results."
         ),
+        stories.inline_help(context.bot.username),
     ]
     await reply(update.effective_message, "\n".join(lines))
 
@@ -199,6 +201,9 @@ async def answer(
         metrics.QUESTIONS.labels(outcome="limited").inc()
         await reply(message, limit_text(wait, data.settings.questions_per_minute))
         return False
+    asked = timeline_topic(question) if not offset else None
+    if asked:  # "how did … unfold?" gets a timeline
+        return await stories.send_timeline(message, asked, context)
     k = data.settings.top_k
     async with typing(message.chat):
         try:

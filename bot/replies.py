@@ -10,16 +10,23 @@ from telegram import Chat, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.sending import send
+
 TYPING_EVERY_SECONDS = 4.0
 
 
 async def reply(
     message: Message | None, text: str, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Send HTML as a reply to `message` (still sent if that message is gone)."""
+    """Send HTML as a reply to `message` (still sent if that message is gone).
+
+    Telegram's faults are retried or worked around (see bot.sending); a reply that still
+    cannot be delivered is logged with its chat.
+    """
     if message is None:
         return
-    await message.get_bot().send_message(
+    await send(
+        message.get_bot(),
         message.chat.id,
         text,
         reply_markup=keyboard,
@@ -46,3 +53,16 @@ async def typing(chat: Chat) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def reply_photo(message: Message | None, photo: bytes, caption: str) -> None:
+    """Send a picture with an HTML caption as a reply to `message` (sent if that is gone)."""
+    if message is None:
+        return
+    await message.get_bot().send_photo(
+        message.chat.id,
+        photo,
+        caption=caption,
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+    )

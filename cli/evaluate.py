@@ -18,8 +18,15 @@ from index.archive import Archive
 from index.i18n import _, _n
 from index.ingest.urls import canonical_url
 from index.records import Answer
-from index.search.answer_score import AnswerScores, answer_scores, contains
-from index.search.evaluate import Outcome, Scores, load_cases, run_cases, score
+from index.search.answer_score import MISS_KINDS, AnswerScores, answer_scores, miss_kind
+from index.search.evaluate import (
+    Outcome,
+    Scores,
+    load_cases,
+    run_cases,
+    score,
+    translate_cases,
+)
 from index.search.retrieve import Ranking, Timings
 from index.settings import Settings
 
@@ -37,6 +44,17 @@ def first_ids_by_url(articles: Path) -> tuple[dict[str, str], dict[str, str]]:
                 first = by_url.setdefault(canonical_url(str(record["url"])), str(record["id"]))
                 alias[str(record["id"])] = first
     return by_url, alias
+
+
+def texts_of(articles: Path, ids: set[str]) -> dict[str, str]:
+    """The text of each article whose JSONL id is in `ids`."""
+    texts: dict[str, str] = {}
+    with articles.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line) if line.strip() else {}
+            if str(record.get("id")) in ids:
+                texts[str(record["id"])] = str(record.get("text", ""))
+    return texts
 
 
 def import_articles(archive: Archive, articles: Path) -> None:
@@ -102,26 +120,19 @@ def miss_lines(outcomes: Sequence[Outcome], k: int) -> list[str]:
     return lines
 
 
-def unstated_lines(outcomes: Sequence[Outcome]) -> list[str]:
-    """Questions whose cited snippets hold the correct option but whose sentences do not."""
-    lines = []
+def kind_lines(outcomes: Sequence[Outcome], texts: dict[str, str]) -> list[str]:
+    """Answers without the correct option, sorted into the kinds of miss, with a count of each."""
+    found: dict[str, list[str]] = {kind: [] for kind in MISS_KINDS}
     for outcome in outcomes:
         read, case = outcome.reading, outcome.case
-        if (
-            read
-            and contains(read.snippets, read.correct)
-            and not contains(read.sentences, read.correct)
-        ):
-            lines.append(
-                _(
-                    "unstated {id}: {question} -> {correct}",
-                    id=case.id,
-                    question=case.question,
-                    correct=read.correct,
-                )
-            )
-            lines.append(_("    said: {sentences}", sentences=read.sentences))
-    return lines
+        kind = miss_kind(read, [texts.get(g, "") for g in case.gold]) if read else ""
+        if read and kind:
+            found[kind].append(f"{kind} {case.id}: {case.question} -> {read.correct}")
+            found[kind].append(f"    said: {read.sentences}")
+    counts = ", ".join(f"{kind} {len(lines) // 2}" for kind, lines in found.items())
+    return [_("Answer misses by kind: {counts}", counts=counts)] + [
+        line for lines in found.values() for line in lines
+    ]
 
 
 @click.command("eval")
@@ -136,6 +147,12 @@ def unstated_lines(outcomes: Sequence[Outcome]) -> list[str]:
     help="Archive to import into and search (reused); default NEWSBOT_DATA_DIR/eval/<articles>.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--translated",
+    type=_FILE,
+    default=None,
+    help="Ask these translations (id, question) of the gold questions instead.",
+)
 @click.option("--verbose", is_flag=True, help="List the questions retrieval missed.")
 @click.option("--llm", is_flag=True, help="Also have the model (LLM_BASE_URL) write the answers.")
 @click.pass_obj
@@ -148,6 +165,7 @@ def evaluate(
     k: int,
     data_dir: Path | None,
     as_json: bool,
+    translated: Path | None,
     verbose: bool,
     llm: bool,
 ) -> None:
@@ -156,6 +174,8 @@ def evaluate(
     data_dir = data_dir or settings.data_dir / "eval" / articles.stem
     settings = settings.model_copy(update={"data_dir": data_dir})
     cases = load_cases(questions, gold)
+    if translated:
+        cases = translate_cases(cases, translated)
     with Archive(settings) as archive:
         archive.sync()
         import_articles(archive, articles)
@@ -200,4 +220,6 @@ def evaluate(
             ]
         click.echo("\n".join([heading, *lines]))
     if verbose:
-        click.echo("\n".join(miss_lines(outcomes, k) + unstated_lines(outcomes)), err=as_json)
+        texts = texts_of(articles, {g for case in cases for g in case.gold})
+        lines = miss_lines(outcomes, k) + kind_lines(outcomes, texts)
+        click.echo("\n".join(lines), err=as_json)

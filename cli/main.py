@@ -19,6 +19,8 @@ from cli.evaluate import evaluate
 from cli.migrate import migrate
 from cli.render import answer_json, answer_text
 from cli.sources import sources
+from cli.stories import timeline, trend
+from cli.upgrade import upgrade_command
 from cli.wiring import archive_errors, environment_language, to_stderr
 from cli.written import use_llm, write
 from index import Archive, Settings
@@ -133,6 +135,7 @@ def index() -> None:
 
 
 index.add_command(check_command)
+index.add_command(upgrade_command)
 
 
 @index.command()
@@ -206,3 +209,5 @@ main.add_command(migrate)
 main.add_command(subscriptions)
 main.add_command(alerts)
 main.add_command(evaluate)
+main.add_command(timeline)
+main.add_command(trend)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
 from index.embed.factory import TextEmbedder, open_embedder
-from index.errors import ArchiveError, ModelMismatch, WriterBusy
+from index.errors import ArchiveError, DiskFull, ModelMismatch, StorageFault, WriterBusy
+from index.health import CATCH_UP, IMPORT, KEYWORD_INDEX, OPENING, VECTOR_INDEX, Health
 from index.i18n import _
-from index.importing import FLUSH_PASSAGES, Importer, Progress, record_model
+from index.importing import FLUSH_PASSAGES, Importer, Progress, record_model, stopped
 from index.ingest.chunking import embedding_text
 from index.ingest.files import read_paths
 from index.records import (
@@ -27,6 +28,7 @@ from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
 from index.storage.database import SQLITE_FILE, archive_target, is_url
 from index.storage.database_vectors import DatabaseVectors
+from index.storage.faults import read_only, translate, translated, writable
 from index.storage.keywords import FOLDER, KeywordIndex
 from index.storage.leases import Leases, this_process
 from index.storage.legacy import import_legacy_vectors, legacy_files
@@ -35,8 +37,21 @@ from index.storage.transfer import copy_archive
 from index.storage.vector_cache import VectorCache
 from index.storage.vector_files import remove_path
 from index.storage.vectors import VectorIndex
+from index.stories.stories import Stories
+from index.stories.timeline import Timeline
+from index.stories.trend import DEFAULT_PERIOD, Trend
 
 log = logging.getLogger(__name__)
+
+
+def _writable_dir(folder: Path) -> bool:
+    """Create the data dir if need be; whether it (and the database in it) can be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        if not folder.is_dir():
+            raise
+    return writable(folder) and writable(folder / SQLITE_FILE)
 
 
 class Archive:
@@ -51,9 +66,13 @@ class Archive:
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.health = Health()
         self.embedder = embedder or open_embedder(settings)
-        self.store = Store(archive_target(settings))
+        # Why writes are refused (a read-only data dir, a disk too full to open for writing).
+        self.refusal: StorageFault | None = None
+        if not _writable_dir(self.data_dir):
+            self.refusal = read_only(self.data_dir)
+        self.store = self._open_store()
         stored = self.store.get_meta("model")
         if check_model and stored and stored != self.embedder.name:
             self.store.close()
@@ -66,7 +85,7 @@ class Archive:
                     model=self.embedder.name,
                 )
             )
-        if legacy_files(self.data_dir):
+        if legacy_files(self.data_dir) and not self.read_only:
             try:
                 with self.write_lock():
                     import_legacy_vectors(self.store, self.data_dir)
@@ -80,12 +99,34 @@ class Archive:
                 self.store.close()
                 raise
         self.cache = VectorCache(
-            self.store, self.data_dir / "vectors.faiss", settings.index_type, self._model_dim
+            self.store,
+            self.data_dir / "vectors.faiss",
+            settings.index_type,
+            self._model_dim,
+            writable=not self.read_only,
         )
         self.keywords = KeywordIndex(self.store.keywords, self.data_dir / FOLDER)
         self.leases = Leases(self.store.db)
         self._leading: dict[str, bool] = {}
         self.retriever = Retriever(settings, self.store, self.vectors, self.keywords, self.embedder)
+        self.stories = Stories(settings, self.store, self.retriever, self.vectors, self.embedder)
+
+    def _open_store(self) -> Store:
+        """SQLite read-write, or read-only where it cannot be written (or opened for writing)."""
+        target, busy = archive_target(self.settings), self.settings.db_busy_seconds
+        if self.refusal is None:
+            try:
+                return Store(target, busy_seconds=busy)
+            except DiskFull as fault:
+                self.refusal = fault
+                self.health.failed(OPENING, fault)
+        log.warning("%s: opened read-only", self.refusal)
+        return Store(target, read_only=True, busy_seconds=busy)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether writes are refused (see `refusal` for why)."""
+        return self.refusal is not None
 
     @classmethod
     def open(
@@ -100,7 +141,8 @@ class Archive:
 
         Without `check_model` (to rebuild for another model) nothing is embedded on opening.
         """
-        archive = cls(settings, embedder, check_model=check_model)
+        with translated(settings.data_dir / SQLITE_FILE):
+            archive = cls(settings, embedder, check_model=check_model)
         try:
             if archive.needs_seeds():
                 announce(
@@ -113,7 +155,8 @@ class Archive:
                 if report:
                     announce(_("Seeds: {summary}", summary=report.summary()))
             if check_model:
-                archive.sync()
+                with translated(archive.data_dir / SQLITE_FILE):
+                    archive.sync()
         except BaseException:
             archive.close()
             raise
@@ -151,7 +194,12 @@ class Archive:
         return self.cache.rebuild()
 
     def write_lock(self, wait: bool = True) -> AbstractContextManager[None]:
-        """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it."""
+        """Hold the one-writer lock; without `wait`, WriterBusy if another process holds it.
+
+        A read-only archive has no writer to wait for (and no room for the lock file).
+        """
+        if self.read_only:
+            return nullcontext()
         return self.store.db.write_lock(wait)
 
     def take_lease(self, name: str, seconds: float) -> bool:
@@ -184,6 +232,8 @@ class Archive:
     @contextmanager
     def _writing(self, wait: bool = True) -> Iterator[None]:
         """One writer at a time across processes; readers go on meanwhile."""
+        if self.refusal is not None:
+            raise self.refusal
         with self.write_lock(wait):
             for stale in self.temp_files():
                 log.info("Removing %s, left by a process that was killed", stale.name)
@@ -197,26 +247,59 @@ class Archive:
         the keyword index.
 
         Without `wait`, a sync while another process writes is skipped: a reader must not
-        wait for a long import, and every question catches up with SQLite anyway.
+        wait for a long import, and every question catches up with SQLite anyway. What
+        cannot be written (a full disk, a read-only archive) is kept in memory instead.
         """
+        if self.read_only:
+            keywords = self.keywords
+            if not keywords.exists() or keywords.damaged() or any(keywords.behind()):
+                keywords.build_in_memory()  # the folder is stale, missing or damaged
+            return 0
         try:
             with self._writing(wait):
                 embedded = self._embed_missing()
-                self.cache.save_if_behind()
+                self.health.recovered(CATCH_UP)
+                self.save_vectors()
                 self.update_keywords()
                 return embedded
         except WriterBusy:
             log.info("Another writer is at work; skipping the catch-up")
-            return 0
+        except StorageFault as fault:
+            log.warning("Catching up the indexes stopped: %s", fault)
+            self.health.failed(CATCH_UP, fault)
+            self.update_keywords()
+        return 0
+
+    def save_vectors(self) -> None:
+        """Write the FAISS file if it lags behind SQLite; on failure it serves from memory."""
+        self.cache.save_if_behind()
+        error = self.cache.save_error
+        fault = translate(error, self.data_dir) if error else None
+        if fault is None:
+            self.health.recovered(VECTOR_INDEX)
+        else:
+            self.health.failed(VECTOR_INDEX, fault)
 
     def update_keywords(self) -> None:
         """Bring the keyword index up to SQLite (the caller holds the write lock); a damaged
-        one is rebuilt from SQLite."""
+        one is rebuilt from SQLite, one that cannot be written is built in memory."""
         try:
-            self.keywords.catch_up()
-        except (OSError, ValueError) as error:
-            log.warning("Rebuilding the keyword index from SQLite: %s", error)
-            self.keywords.rebuild()
+            try:
+                self.keywords.catch_up()
+            except (OSError, ValueError) as error:
+                if translate(error, self.data_dir) is not None:
+                    raise
+                log.warning("Rebuilding the keyword index from SQLite: %s", error)
+                self.keywords.rebuild()
+        except Exception as error:
+            fault = translate(error, self.data_dir)
+            if fault is None:
+                raise
+            log.warning("The keyword index cannot be written (%s); searching it in memory", fault)
+            self.health.failed(KEYWORD_INDEX, fault)
+            self.keywords.build_in_memory()
+            return
+        self.health.recovered(KEYWORD_INDEX)
 
     def _embed_missing(self) -> int:
         # The cheap check first: FAISS holds exactly the stored vectors (their stamp matches),
@@ -241,24 +324,41 @@ class Archive:
         source_id: int | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
-        """Store new articles, each with its passages' vectors in the same transaction."""
+        """Store new articles, each with its passages' vectors in the same transaction.
+
+        A full disk or a locked database stops it with how many articles were stored.
+        """
         with self._writing():
             importer = Importer(self.store, self.embedder, self.settings, self.update_keywords)
-            report = importer.add(drafts, source_id, progress)
+            try:
+                report = importer.add(drafts, source_id, progress)
+            except StorageFault as fault:
+                self.health.failed(IMPORT, fault)
+                self.save_vectors()
+                raise
+            self.health.recovered(IMPORT)
             if report.added:
-                self.cache.save_if_behind()
+                self.save_vectors()
         return report
 
     def import_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> ImportReport:
         """Import files and folders; unreadable files are reported, not fatal."""
         report = ImportReport()
-        for result in read_paths(paths):
+        results = read_paths(paths)
+        for result in results:
             report += ImportReport(failures=result.failures)
-            report += self.add_drafts(result.drafts, progress=progress)
+            try:
+                report += self.add_drafts(result.drafts, progress=progress)
+            except StorageFault as fault:
+                stored = report.added + report.duplicates + fault.stored
+                rest = fault.total - fault.stored + sum(len(r.drafts) for r in results)
+                raise stopped(fault, stored, stored + rest) from fault
         return report
 
     def needs_seeds(self) -> bool:
         """Whether the archive is new and empty, so `seed` would import the samples."""
+        if self.read_only:
+            return False
         return not self.store.get_meta("seeded") and not self.store.counts().articles
 
     def seed(self) -> ImportReport | None:
@@ -273,7 +373,7 @@ class Archive:
         """Refresh FAISS and the keyword index after chunks (and their vectors) left SQLite."""
         if chunk_ids:
             with self._writing():
-                self.cache.save_if_behind()
+                self.save_vectors()
                 self.update_keywords()
 
     # answers
@@ -285,7 +385,8 @@ class Archive:
 
         `offset` skips the first results ("More ▸"); `now` is the day the question is asked.
         """
-        return self.retriever.ask(question, k, offset, now)
+        with translated(self.data_dir / SQLITE_FILE):  # a damaged page, say: an error to act on
+            return self.retriever.ask(question, k, offset, now)
 
     def rank(self, question: str, *, now: date | None = None, floor: bool = True) -> Ranking:
         """The passages an answer would draw on, best first, with stage timings (evaluation)."""
@@ -323,6 +424,22 @@ class Archive:
         """The whole text of each cited passage, by citation number (for a written answer)."""
         found = self.store.hits([citation.chunk_id for citation in answer.citations])
         return {c.n: found[c.chunk_id].chunk.text for c in answer.citations if c.chunk_id in found}
+
+    # stories over time
+
+    def timeline(self, topic: str, *, now: date | None = None) -> Timeline:
+        """The topic's events, oldest first, each the archive's sentence with its citation."""
+        return self.stories.timeline(topic, now)
+
+    def trend(self, topic: str, period: str = DEFAULT_PERIOD, *, now: date | None = None) -> Trend:
+        """Articles an alert on the topic would match, per day, week or month of the period."""
+        return self.stories.trend(topic, period, now)
+
+    def chart(self, trend: Trend) -> bytes:
+        """The trend as a small PNG; matplotlib loads with the first chart, not with the archive."""
+        from index.stories.chart import draw
+
+        return draw(trend)
 
     # whole-index work
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from index.archive import Archive
+from index.errors import ReadOnlyArchive
 from index.i18n import _, _n
+from index.storage.faults import damaged, free_bytes
 from index.storage.keywords import FOLDER
 from index.storage.vector_files import remove_path
+from index.upgrade import upgrade_notes
+
+LOW_SPACE = 4 * 1024 * 1024  # bytes free below which the disk counts as full
 
 
 @dataclass(frozen=True)
@@ -159,17 +165,59 @@ def _waiting_notes(archive: Archive, missing: np.ndarray) -> list[str]:
     return notes
 
 
+def _storage_problems(archive: Archive) -> tuple[list[str], list[str]]:
+    """(problems, notes) of the disk and the process: no space, read-only, failed writes."""
+    problems = [
+        _("{what} could not be written: {error}", what=_(fault.where), error=fault.error)
+        for fault in archive.health.faults()
+    ]
+    free = free_bytes(archive.data_dir)
+    if free < LOW_SPACE:
+        problems.append(
+            _(
+                "disk full: {free} bytes free on the disk holding {path}; imports stop there "
+                "and the indexes are kept in memory. Free space; nothing committed is lost.",
+                free=free,
+                path=archive.data_dir,
+            )
+        )
+    notes = []
+    if isinstance(archive.refusal, ReadOnlyArchive):
+        notes.append(
+            _(
+                "The archive is read-only ({path} cannot be written): questions are answered "
+                "from indexes built in memory; imports and changes are refused.",
+                path=archive.data_dir,
+            )
+        )
+    return problems, notes
+
+
 def check(archive: Archive) -> CheckReport:
-    """Compare passages, vectors, keyword index, FAISS file, model; WriterBusy while one writes."""
+    """Compare passages, vectors, keyword index, FAISS file, model; WriterBusy while one writes.
+
+    SQLite's own pages are checked first (quick_check): a damaged file is restored from a
+    backup, and nothing else in it can be trusted.
+    """
     with archive.write_lock(wait=False):
+        damage = archive.store.quick_check()
+        if damage:
+            detail = "; ".join(damage[:3])
+            return CheckReport(0, 0, 0, (str(damaged(Path(archive.store.location), detail)),))
+        storage_problems, storage_notes = _storage_problems(archive)
         counts = archive.store.counts()
         vectors = archive.store.vectors.count()
         missing = archive.store.vectors.missing()
         problems = _meta_problems(archive, vectors) + _vector_problems(archive)
         cache_problems, notes = _cache_notes(archive)
         keyword_problems, keyword_notes = _keyword_notes(archive)
-        problems += cache_problems + keyword_problems
-        notes += keyword_notes + _waiting_notes(archive, missing)
+        problems += cache_problems + keyword_problems + storage_problems
+        notes += (
+            keyword_notes
+            + _waiting_notes(archive, missing)
+            + storage_notes
+            + upgrade_notes(archive)
+        )
     return CheckReport(
         counts.articles, counts.chunks, vectors, tuple(problems), tuple(notes), len(missing)
     )
@@ -177,6 +225,8 @@ def check(archive: Archive) -> CheckReport:
 
 def repair(archive: Archive) -> CheckReport:
     """Rebuild the keyword index and the FAISS file from SQLite, without the model."""
+    if archive.refusal is not None:
+        raise archive.refusal
     if archive.store.get_meta("model") not in (None, archive.embedder.name):
         return check(archive)  # switching models is `newsbot index rebuild`, on purpose
     with archive.write_lock():

@@ -35,3 +35,30 @@ class UnknownSource(ArchiveError):
 
 class WriterBusy(ArchiveError):
     """Another process is writing to the archive right now."""
+
+
+class StorageFault(ArchiveError):
+    """The disk or the database refused a write or a read; what was committed is kept.
+
+    An import it stopped says how far it got: `stored` of `total` articles (0 of 0 otherwise).
+    """
+
+    def __init__(self, message: str = "", *, stored: int = 0, total: int = 0) -> None:
+        super().__init__(message)
+        self.stored, self.total = stored, total
+
+
+class DiskFull(StorageFault):
+    """The disk holding the archive has no space left."""
+
+
+class ReadOnlyArchive(StorageFault):
+    """The data dir cannot be written (a read-only mount, permissions)."""
+
+
+class DatabaseLocked(StorageFault):
+    """Another program held a write transaction on the database past the busy timeout."""
+
+
+class DamagedArchive(StorageFault):
+    """The SQLite file is damaged; a backup must be restored."""

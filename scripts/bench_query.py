@@ -85,7 +85,7 @@ def newsbot_times(archive: Archive, asked: list[tuple[str, date]]) -> dict[str, 
         settings = archive.settings
         hits = select_hits(list(ranking.hits), settings.top_k, settings.passages_per_article)
         start = time.perf_counter()
-        archive.retriever.compose(question, hits)
+        archive.retriever.compose(question, hits, day)
         stages["compose"].append(ms_since(start))
     return stages
 

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from testkit.telegram_wire import Json, Rejected, entities, handler, parse_html, utf16
+from testkit.telegram_wire import (
+    Dropped,
+    Garbage,
+    Json,
+    Rejected,
+    entities,
+    handler,
+    image_size,
+    parse_html,
+    utf16,
+)
 from testkit.webhook import Delivery, check_webhook
 
 TOKEN = "123456789:AAFakeTokenThatMustNeverBeLogged_x1"
@@ -28,11 +38,12 @@ class Sent:
     html: str
     params: Json
     at: float = field(default_factory=time.monotonic)  # when the server got it
+    upload: bytes | None = None  # a photo's file as the bot uploaded it
 
     @property
     def text(self) -> str:
-        """What the user sees."""
-        return str(self.message["text"])
+        """What the user sees (a photo's caption)."""
+        return str(self.message.get("text", self.message.get("caption", "")))
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -85,6 +96,8 @@ class FakeTelegram:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: 403 to sends
     group_admins: dict[int, set[int]] = field(default_factory=dict)  # group id: its admins
+    inline_answers: dict[str, Json] = field(default_factory=dict)  # by inline query id
+    outages: dict[str, tuple[float, int]] = field(default_factory=dict)  # method: (until, code)
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -98,6 +111,7 @@ class FakeTelegram:
         self.webhook: Delivery | None = None  # set by the bot's setWebhook: updates are POSTed
         self.webhook_retry_seconds = 0.2  # how soon a failed delivery is tried again
         self._webhook_info: Json = {}
+        self._inline_queries: set[str] = set()  # asked and not yet answered
         self._http = Server(("127.0.0.1", 0), handler(self))
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
@@ -172,6 +186,21 @@ class FakeTelegram:
             self._push({"callback_query": query})
         return query_id
 
+    def inline(self, query: str, user_id: int, first_name: str = "Ann") -> str:
+        """A user types `@bot query` in any chat; the inline query's id."""
+        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        query_id = f"iq{time.monotonic_ns()}"
+        update = {"inline_query": {"id": query_id, "from": user, "query": query, "offset": ""}}
+        with self._cond:
+            self._inline_queries.add(query_id)
+            self._push(update)
+        return query_id
+
+    def inline_answer(self, query_id: str, timeout: float = 60.0) -> Json:
+        """The bot's answer to an inline query (its parameters), once it has come."""
+        self.wait(lambda: query_id in self.inline_answers, timeout)
+        return self.inline_answers[query_id]
+
     def fail_next(
         self,
         method: str,
@@ -179,10 +208,25 @@ class FakeTelegram:
         code: int = 400,
         description: str = "Bad Request: chat not found",
         retry_after: int | None = None,
+        *,
+        times: int = 1,
+        answer: str = "error",
     ) -> None:
-        """Answer the next call of `method` (for chat_id) with an error instead."""
+        """Answer the next `times` calls of `method` (for chat_id) with an error instead.
+
+        `answer` "error" is Telegram's JSON error; "garbage" an HTTP 200 whose body is not
+        JSON; "drop" no answer at all (the connection closed). None of them does the method.
+        """
+        kinds = {"error": Rejected, "garbage": Garbage, "drop": Dropped}
         with self._cond:
-            self.failures.append(Failure(method, chat_id, Rejected(description, code, retry_after)))
+            for _ in range(times):
+                error = kinds[answer](description, code, retry_after)
+                self.failures.append(Failure(method, chat_id, error))
+
+    def outage(self, method: str, seconds: float, code: int = 502) -> None:
+        """Fail every call of `method` for the next `seconds` (Telegram or the network down)."""
+        with self._cond:
+            self.outages[method] = (time.monotonic() + seconds, code)
 
     def hold(self, method: str, chat_id: int) -> threading.Event:
         """Keep the next call of `method` for chat_id waiting until the returned event is set."""
@@ -248,6 +292,9 @@ class FakeTelegram:
         with self._cond:
             self.calls.append((method, params))
             self._cond.notify_all()
+            until, code = self.outages.get(method, (0.0, 0))
+            if time.monotonic() < until:
+                raise Rejected("Bad Gateway", code)
             for failure in self.failures:
                 if failure.method == method and failure.chat_id in (None, params.get("chat_id")):
                     self.failures.remove(failure)
@@ -427,3 +474,90 @@ class FakeTelegram:
             "file_size": len(data),
             "file_path": path,
         }
+
+    def _sendPhoto(self, params: Json) -> Json:
+        photo = params.get("photo")
+        if not isinstance(photo, bytes):
+            raise Rejected("Bad Request: wrong remote file identifier specified")
+        if len(photo) > 10 * 1024 * 1024:
+            raise Rejected("Bad Request: PHOTO_TOO_BIG")
+        width, height = image_size(photo)
+        if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise Rejected("Bad Request: PHOTO_INVALID_DIMENSIONS")
+        caption = str(params.get("caption", ""))
+        plain = parse_html(caption) if params.get("parse_mode") == "HTML" else caption
+        if utf16(plain) > 1024:
+            raise Rejected("Bad Request: message caption is too long")
+        chat_id = params["chat_id"]
+        if chat_id in self.blocked:
+            raise Rejected("Forbidden: bot was blocked by the user", 403)
+        file_id = self.add_file("photo.png", photo)
+        size = {"file_unique_id": f"u{file_id}", "width": width, "height": height}
+        message: Json = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": self._getMe({}),
+            "photo": [{"file_id": file_id, "file_size": len(photo), **size}],
+        }
+        if plain:
+            message["caption"] = plain
+        replied = (params.get("reply_parameters") or {}).get("message_id")
+        if replied and (chat_id, replied) in self._messages:
+            original = dict(self._messages[(chat_id, replied)])
+            original.pop("reply_to_message", None)
+            message["reply_to_message"] = original
+        self._messages[(chat_id, message["message_id"])] = message
+        self._record(Sent(message, caption, params, upload=photo))
+        return message
+
+    def _answerInlineQuery(self, params: Json) -> bool:
+        query_id = str(params.get("inline_query_id", ""))
+        if query_id not in self._inline_queries:
+            raise Rejected(
+                "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise Rejected("Bad Request: RESULTS_TOO_MUCH")
+        ids = [inline_result(result) for result in results]
+        if len(set(ids)) != len(ids):
+            raise Rejected("Bad Request: RESULT_ID_DUPLICATE")
+        if not isinstance(params.get("cache_time", 300), int) or params.get("cache_time", 0) < 0:
+            raise Rejected("Bad Request: CACHE_TIME_INVALID")
+        button = params.get("button")
+        if button is not None:
+            start = str(button.get("start_parameter", ""))
+            if not button.get("text") or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", start):
+                raise Rejected("Bad Request: START_PARAM_INVALID")
+        self._inline_queries.discard(query_id)
+        self.inline_answers[query_id] = params
+        return True
+
+
+RESULT_TYPES = {"article", "photo", "gif", "mpeg4_gif", "video", "audio", "voice", "document"}
+RESULT_TYPES |= {"location", "venue", "contact", "game", "sticker"}
+
+
+def inline_result(result: Json) -> str:
+    """A result's id, once it passes Telegram's checks of an InlineQueryResult; Rejected if not."""
+    if result.get("type") not in RESULT_TYPES:
+        raise Rejected("Bad Request: RESULT_TYPE_INVALID")
+    result_id = str(result.get("id", ""))
+    if not 1 <= len(result_id.encode()) <= 64:
+        raise Rejected("Bad Request: RESULT_ID_INVALID")
+    if result["type"] != "article":
+        return result_id
+    if not str(result.get("title", "")).strip():
+        raise Rejected("Bad Request: RESULT_TITLE_EMPTY")
+    url = result.get("url")
+    if url is not None and not re.match(r"https?://", str(url)):
+        raise Rejected("Bad Request: RESULT_URL_INVALID")
+    content = result.get("input_message_content") or {}
+    text = str(content.get("message_text", ""))
+    plain = parse_html(text) if content.get("parse_mode") == "HTML" else text
+    if not plain.strip():
+        raise Rejected("Bad Request: MESSAGE_EMPTY")
+    if utf16(plain) > 4096:
+        raise Rejected("Bad Request: MESSAGE_TOO_LONG")
+    return result_id

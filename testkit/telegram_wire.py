@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import struct
+from email.parser import BytesParser
+from email.policy import HTTP
 from html import unescape
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
@@ -30,6 +33,14 @@ class Rejected(Exception):
     def __init__(self, description: str, code: int = 400, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.description, self.code, self.retry_after = description, code, retry_after
+
+
+class Garbage(Rejected):
+    """Answered with HTTP 200 and a body that is not JSON (a proxy's error page)."""
+
+
+class Dropped(Rejected):
+    """Not answered at all: the connection is closed (the network went away mid-call)."""
 
 
 def utf16(text: str) -> int:
@@ -143,16 +154,25 @@ def handler(server: FakeTelegram) -> type[BaseHTTPRequestHandler]:
             if len(body) < length:  # the bot gave up mid-request ("typing…" cancelled): no call
                 self.close_connection = True
                 return
-            raw = body.decode()
+            kind = self.headers.get("Content-Type", "")
+            raw = body.decode() if not kind.startswith("multipart/") else ""
             if not self.path.startswith(prefix):
                 self._error(Rejected("Not Found", 404))
                 return
-            if self.headers.get("Content-Type", "").startswith("application/json"):
+            if kind.startswith("multipart/form-data"):
+                params = multipart(kind, body)
+            elif kind.startswith("application/json"):
                 params = json.loads(raw or "{}")
             else:
                 params = decode(dict(parse_qsl(raw, keep_blank_values=True)))
             try:
                 result = server.call(self.path[len(prefix) :], params)
+            except Garbage:
+                self._reply(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+                return
+            except Dropped:
+                self.close_connection = True
+                return
             except Rejected as error:
                 self._error(error)
                 return
@@ -169,3 +189,40 @@ def handler(server: FakeTelegram) -> type[BaseHTTPRequestHandler]:
             self._reply(200, files[path], "application/octet-stream")
 
     return Handler
+
+
+def multipart(content_type: str, body: bytes) -> Json:
+    """A multipart/form-data upload: files as bytes, other fields decoded as PTB sends them."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    fields: dict[str, str] = {}
+    files: Json = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        if part.get_filename() is not None:
+            files[str(name)] = data
+        else:
+            fields[str(name)] = data.decode()
+    decoded = decode(fields)
+    for key, value in list(decoded.items()):  # "attach://name" points at an uploaded part
+        if isinstance(value, str) and value.startswith("attach://"):
+            decoded[key] = files.get(value[len("attach://") :], value)
+    return {**files, **decoded}
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG or JPEG upload; Rejected for anything else, as Telegram does."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if data.startswith(b"\xff\xd8"):
+        at = 2
+        while at + 9 < len(data):
+            marker, size = data[at + 1], struct.unpack(">H", data[at + 2 : at + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2):
+                height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+                return int(width), int(height)
+            at += 2 + size
+    raise Rejected("Bad Request: IMAGE_PROCESS_FAILED")

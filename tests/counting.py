@@ -43,6 +43,11 @@ class CountingEmbedder:
         """Tokens the model reads."""
         return self.inner.max_tokens
 
+    @property
+    def cosine_floor(self) -> float:
+        """The cosine of unrelated texts."""
+        return self.inner.cosine_floor
+
     def count_tokens(self, text: str) -> int:
         """Tokens in text."""
         return self.inner.count_tokens(text)

@@ -159,6 +159,9 @@ def test_headings_and_fragments_are_not_sentences() -> None:
         ("Read more: Senate passes the budget bill.", True),
         ("By Jane Smith and Tom Lee, USA TODAY staff.", True),
         ("and the rest of the clause went on.", True),
+        ("Dec. 22, 2025 Updated Dec. 23, 2025, 9:52 a.m.", True),
+        ("Nov. 2, 2016 — Cubs 8, Indians 7 (10 innings)", True),
+        ("Play the USA TODAY Quick Cross now.", True),
         ("Thomas Jefferson drafted the Declaration.", False),
     ],
 )

@@ -65,4 +65,18 @@ def test_answer_scores_average_over_questions() -> None:
         "cited_contains": 0.75,
         "answer_mc": round((1 + 0 + 0.5 + 0) / 4, 4),
         "cited_mc": round((1 + 1 + 0.5 + 0) / 4, 4),
+        "answer_precision": 0.0,
+        "answer_all_gold": 0.0,
+        "answer_words_p50": 3.0,
     }
+
+
+def test_precision_counts_the_sentences_cited_from_gold_articles() -> None:
+    def read(*sources: str) -> Reading:
+        return Reading("One two three.", "", CHOICES, "Dalai Lama", sources, gold=frozenset("g"))
+
+    scores = answer_scores([read("g", "g"), read("g", "x", "x", "g"), read("x"), read()])
+
+    assert scores.answer_precision == round((1 + 0.5 + 0 + 0) / 4, 4)
+    assert scores.answer_all_gold == 0.25
+    assert scores.answer_words_p50 == 3

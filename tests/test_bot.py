@@ -193,7 +193,7 @@ def test_commands_are_registered_with_admin_ones_in_admin_chats(fake: FakeTelegr
 
     theirs = [c.name for module in HANDLER_MODULES for c in module.ADMIN_COMMANDS]
     alerts = ["subscribe", "subscriptions", "unsubscribe", "digest"]
-    assert everyone == ["ask", "help", "start", *alerts, "language"]
+    assert everyone == ["ask", "help", "start", *alerts, "timeline", "trend", "language"]
     assert admins == [*everyone, *theirs, "secret"]
     # Users whose Telegram speaks Ukrainian or Russian get the menu in their language.
     ukrainian = {c["command"]: c["description"] for c in fake.commands["default/uk"]}

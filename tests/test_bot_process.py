@@ -63,6 +63,8 @@ def test_newsbot_bot_answers_the_seed_question_and_stops_on_sigterm(tmp_path: Pa
         "subscriptions",
         "unsubscribe",
         "digest",
+        "timeline",
+        "trend",
         "language",
     ]
     assert [c["command"] for c in fake.commands["chat:1000"]] == everyone + admins

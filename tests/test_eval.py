@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import cli_env
 
-from cli.evaluate import unstated_lines
+from cli.evaluate import kind_lines
 from cli.main import main
 from index.search.answer_score import Reading
 from index.search.evaluate import (
@@ -155,6 +155,9 @@ def test_eval_command(bench: dict[str, Path], tmp_path: Path) -> None:
         # The budget passage names all of "two", "140" and "1.2 billion": a third of the credit.
         "answer_mc": 0.6667,
         "cited_mc": 0.6667,
+        "answer_precision": 1.0,
+        "answer_all_gold": 1.0,
+        "answer_words_p50": 22.5,  # the median of two answers
     }
     assert "miss q3" in first.stderr and "Who won the chess championship?" in first.stderr
     assert "ms/question" in first.stderr
@@ -163,16 +166,41 @@ def test_eval_command(bench: dict[str, Path], tmp_path: Path) -> None:
     assert "Imported" not in again.stderr
 
 
-def test_verbose_lists_answers_the_snippets_hold_but_the_sentences_do_not() -> None:
-    case = Case(
-        "q7", "Who spoke?", DAY, frozenset({"a"}), ("Pope Leo XIV", "Dalai Lama"), "Dalai Lama"
-    )
-    snippet = "The Dalai Lama spoke."
-    unstated = Outcome(
-        case, ("a",), Reading("A leader spoke.", snippet, case.choices, case.correct)
-    )
-    stated = Outcome(case, ("a",), Reading(snippet, snippet, case.choices, case.correct))
+def test_verbose_sorts_answer_misses_into_four_kinds() -> None:
+    def outcome(id: str, said: str, first: str, cited: str) -> Outcome:
+        case = Case(
+            id, "Who spoke?", DAY, frozenset({"a"}), ("Pope Leo XIV", "Dalai Lama"), "Dalai Lama"
+        )
+        read = Reading(
+            said,
+            "",
+            case.choices,
+            case.correct,
+            (first,),
+            first,
+            frozenset(cited.split()),
+            case.gold,
+        )
+        return Outcome(case, ("a",), read)
 
-    lines = unstated_lines([unstated, stated])
+    texts = {"a": "The Dalai Lama spoke in Rome."}
+    outcomes = [
+        outcome("stated", "The Dalai Lama spoke.", "a", "a"),
+        outcome("q1", "A leader spoke.", "a", "a b"),
+        outcome("q2", "A leader spoke.", "b", "b a"),
+        outcome("q3", "A leader spoke.", "b", "b c"),
+    ]
 
-    assert lines == ["unstated q7: Who spoke? -> Dalai Lama", "    said: A leader spoke."]
+    lines = kind_lines(outcomes, texts)
+    unreachable = kind_lines(outcomes[1:2], {"a": "A leader spoke in Rome."})
+
+    assert lines[0] == "Answer misses by kind: unreachable 0, uncited 1, not_first 1, unchosen 1"
+    assert lines[1:] == [
+        "uncited q3: Who spoke? -> Dalai Lama",
+        "    said: A leader spoke.",
+        "not_first q2: Who spoke? -> Dalai Lama",
+        "    said: A leader spoke.",
+        "unchosen q1: Who spoke? -> Dalai Lama",
+        "    said: A leader spoke.",
+    ]
+    assert unreachable[1] == "unreachable q1: Who spoke? -> Dalai Lama"

@@ -86,7 +86,7 @@ def test_a_damaged_keyword_index_is_reported_and_repaired(archive: Archive) -> N
     found = check(archive)
     fixed = repair(archive)
 
-    assert not found.ok and "keyword index keywords-v1 is damaged" in found.problems[0]
+    assert not found.ok and f"keyword index {FOLDER} is damaged" in found.problems[0]
     assert fixed.ok and fixed.notes == ()
     assert archive.keywords.passages() == archive.counts().chunks
     assert _ids(archive, SEED_QUESTION)

@@ -51,8 +51,10 @@ def test_failing_requests_never_log_the_token(prefork: Prefork, tmp_path: Path) 
         }
         pid = prefork.start(["bot"], env, log)
         try:
-            fake.fail_next("sendMessage", 501, 500, "Internal Server Error")
-            fake.replies(fake.send(SEED_QUESTION, 501), timeout=300)  # the apology, or a retry
+            # Five 500s: every try fails, and the bot logs the lost answer with its traceback.
+            fake.fail_next("sendMessage", 501, 500, "Internal Server Error", times=5)
+            fake.send(SEED_QUESTION, 501)
+            fake.wait(lambda: not fake.failures, timeout=300)
             fake.fail_next("sendMessage", 502, 429, "Too Many Requests: retry after 1", 1)
             fake.replies(fake.send(SEED_QUESTION, 502))
             upload = fake.send_document("notes.txt", b"Title\n\nSome text to import.", ADMIN)

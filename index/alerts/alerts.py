@@ -86,7 +86,7 @@ class Alerts:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
         self.settings = archive.settings
-        self.subscriptions = SubscriptionStore(archive.store.location)
+        self.subscriptions = SubscriptionStore(archive.store.db.reconnect())  # as the archive is
         self._lock = threading.RLock()  # one matching pass at a time
         self._earlier = NearDuplicates(keep=RECENT_STORIES)  # signatures of recent articles
         self._earlier_upto = 0  # the first chunk id of the newest article in it

@@ -118,12 +118,17 @@ class OnnxEmbedder:
         batch_size: int = 32,
         cache_dir: Path = Path("."),
         precision: Precision = "fp32",
+        name: str = "",
+        cosine_floor: float = 0.0,
     ) -> None:
+        self.cosine_floor = cosine_floor
         self.precision: Precision = precision
-        self.name = (model or BUNDLED) if precision == "fp32" else f"{model or BUNDLED} (onnx int8)"
+        self.name = name or (
+            (model or BUNDLED) if precision == "fp32" else f"{model or BUNDLED} (onnx int8)"
+        )
         self._location = Path(model) if model else bundled_model_path()
         self.batch_size = batch_size
-        self.query_prefix, self.passage_prefix = prefixes_for(model or BUNDLED)
+        self.query_prefix, self.passage_prefix = prefixes_for(name or model or BUNDLED)
         self.passages_embedded = 0
         self.cache_dir = cache_dir
         self._session: object | None = None

@@ -47,6 +47,7 @@ class Embedder:
         self.batch_size = batch_size
         self.query_prefix, self.passage_prefix = prefixes_for(self.name)
         self.passages_embedded = 0
+        self.cosine_floor = 0.0  # the cosine of unrelated texts, which retrieval rescales
         self._model: object | None = None
         self._load_lock = threading.Lock()
 

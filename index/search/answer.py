@@ -5,11 +5,26 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
+from index.i18n import _
 from index.records import Answer, Citation, Hit, Sentence
-from index.search.sentences import Question, Weights, is_furniture, judge, leans_back, stems
+from index.search import cyrillic
+from index.search.occurrence import staleness
+from index.search.sentences import (
+    Question,
+    Weights,
+    holds_kind,
+    is_dateline,
+    is_furniture,
+    judge,
+    leans_back,
+    stems,
+)
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
+_SENTENCE_END = re.compile(
+    rf"(?<=[.!?…])[\"'”’»)]*\s+(?=[\"'“‘«(\[]?[A-Z0-9À-Ý{cyrillic.CAPITALS}])"
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ABBREVIATION = re.compile(
     r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|St|Gov|Sen|Rep|Gen|Lt|"
@@ -34,7 +49,7 @@ def split_sentences(text: str) -> list[str]:
     for line in text.splitlines():
         for piece in _pieces(line.strip()):
             piece = piece.strip()
-            if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’)":
+            if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’»)":
                 sentences.append(piece)
     return sentences
 
@@ -84,10 +99,12 @@ def candidates(
     hits: Sequence[Hit],
     tuning: Weights,
     meaning: Sequence[Sequence[float]] = (),
+    stale: Sequence[float] = (),
 ) -> list[list[Candidate]]:
     """Every sentence of every hit, scored; restatements score -1 (furniture is found later).
 
-    `meaning`, where given, holds each hit's sentences' cosines with the question.
+    `meaning`, where given, holds each hit's sentences' cosines with the question; `stale`,
+    how far each hit's story is from the latest occurrence (0 to 1, see `occurrence`).
     """
     passages = [split_sentences(hit.chunk.text) for hit in hits]
     words = [[set(stems(text)) for text in texts] for texts in passages]
@@ -108,6 +125,7 @@ def candidates(
                 + tuning.lead * lead
                 + (tuning.after_restated if restated else 0.0)
                 + (tuning.meaning * meaning[index][position] if meaning else 0.0)
+                - tuning.stale * (stale[index] if stale else 0.0)
             )
             news = frozenset(words[index][position] - asked.weights.keys())
             row.append(Candidate(index, position, text, -1.0 if judged.restates else score, news))
@@ -117,10 +135,15 @@ def candidates(
 
 
 def unit(passage: list[Candidate], candidate: Candidate) -> list[Candidate]:
-    """The sentence with the one before it when it leans on it; none if that one is unfit."""
+    """The sentence with the one before it when it leans on it; none if that one is unfit.
+
+    After a dateline ("Updated May 19, 2026") the sentence opens the story: it stands alone.
+    """
     if not leans_back(candidate.text):
         return [candidate]
     before = passage[candidate.position - 1] if candidate.position > 0 else None
+    if before is not None and is_dateline(before.text):
+        return [candidate]
     return [before, candidate] if before is not None and not is_furniture(before.text) else []
 
 
@@ -135,8 +158,21 @@ def _repeats(candidate: Candidate, chosen: Sequence[Candidate], overlap: float) 
     return False
 
 
-def choose(scored: list[list[Candidate]], max_sentences: int, tuning: Weights) -> list[Candidate]:
-    """The best answering sentence with its context, then others nearly as good, no repeats."""
+def _words(chosen: Sequence[Candidate]) -> int:
+    return sum(len(_WORD.findall(c.text)) for c in chosen)
+
+
+def choose(
+    scored: list[list[Candidate]],
+    max_sentences: int,
+    tuning: Weights,
+    story: Sequence[int] = (),
+) -> list[Candidate]:
+    """The best answering sentence with its context, then others nearly as good, no repeats.
+
+    `story[i]` names hit i's story (its article): the answer keeps to the best sentence's
+    story, within `tuning.words` words; see `another_report` for the one exception.
+    """
     ranked = sorted(
         (c for row in scored for c in row if c.score > tuning.floor),
         key=lambda c: (-c.score, c.hit, c.position),
@@ -147,16 +183,55 @@ def choose(scored: list[list[Candidate]], max_sentences: int, tuning: Weights) -
             break
         if is_furniture(candidate.text):
             continue
+        if chosen and story and story[candidate.hit] != story[chosen[0].hit]:
+            continue
         group = unit(scored[candidate.hit], candidate)
         fresh = [c for c in group if c not in chosen]
         if not fresh or _repeats(candidate, chosen, tuning.repeat):
             continue
         if chosen and len(chosen) + len(fresh) > max_sentences:
             continue
+        if chosen and _words(chosen) + _words(fresh) > tuning.words:
+            continue
         chosen += fresh
         if len(chosen) >= max_sentences:
             break
     return chosen
+
+
+def another_report(
+    question: str,
+    scored: list[list[Candidate]],
+    chosen: Sequence[Candidate],
+    story: Sequence[int],
+    tuning: Weights,
+    stale: Sequence[float] = (),
+) -> list[Candidate]:
+    """Another story's best sentence, when it holds the kind of thing asked and the answer not,
+    or when it scores nearly as well as the answer's best (`tuning.rival`): too close to call,
+    unless it tells an older occurrence than the answer's story (`stale`, as for `candidates`).
+    """
+    asked = Question.read(question, [])
+    if not chosen:
+        return []
+    best = chosen[0].score
+    wanting = bool(asked.kind) and not any(holds_kind(asked, c.text) for c in chosen)
+    lead = story[chosen[0].hit]
+    for candidate in sorted((c for row in scored for c in row), key=lambda c: -c.score):
+        if candidate.score < min(tuning.keep, tuning.rival) * best:
+            break
+        if (
+            story[candidate.hit] == lead
+            or is_furniture(candidate.text)
+            or leans_back(candidate.text)
+        ):
+            continue
+        older = bool(stale) and stale[candidate.hit] > stale[chosen[0].hit]
+        if (candidate.score >= tuning.rival * best and not older) or (
+            wanting and candidate.score >= tuning.keep * best and holds_kind(asked, candidate.text)
+        ):
+            return [candidate]
+    return []
 
 
 def in_reading_order(chosen: Sequence[Candidate], hits: Sequence[Hit]) -> list[Candidate]:
@@ -181,22 +256,32 @@ def compose_answer(
     snippet_chars: int = 320,
     tuning: Weights | None = None,
     meaning: Sequence[Sequence[float]] = (),
+    now: date | None = None,
 ) -> Answer:
     """The sentences that answer, each tagged with its passage's citation number.
 
-    `hits` are the cited passages, best first; `meaning` as for `candidates`.
+    `hits` are the cited passages, best first; `meaning` as for `candidates`; `now`, the day
+    asked, decides between occurrences of a recurring story.
     """
     if not hits:
         return Answer(question=question, found=False)
     tuning = tuning or Weights()
-    scored = candidates(question, hits, tuning, meaning)
-    chosen = in_reading_order(choose(scored, max_sentences, tuning), hits)
+    stale = staleness(question, hits, now) if now else []
+    scored = candidates(question, hits, tuning, meaning, stale)
+    story = [hit.article.id for hit in hits]
+    chosen = choose(scored, max_sentences, tuning, story)
+    other = another_report(question, scored, chosen, story, tuning, stale)
+    chosen = in_reading_order(chosen, hits) + other
     picked = [(c.hit, c.text) for c in chosen] or [(0, trim(hits[0].chunk.text, snippet_chars))]
     # A snippet shows its passage around the sentence the answer took from it, or else
     # around the passage's own best sentence.
     best = {index: max(row, key=lambda c: c.score).text for index, row in enumerate(scored) if row}
     best |= {index: sentence for index, sentence in reversed(picked)}
-    return cite(question, hits, picked, best, snippet_chars)
+    said = list(picked)
+    if other:
+        index, sentence = said[-1]
+        said[-1] = (index, _("Another report: {sentence}", sentence=sentence))
+    return cite(question, hits, said, best, snippet_chars)
 
 
 def cite(

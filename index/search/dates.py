@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from index.search.time_words import english_time_words
+
 
 @dataclass(frozen=True)
 class DateRange:
@@ -147,6 +149,7 @@ def _span(text: str, now: date) -> DateRange | None:
 
 def time_range(question: str, now: date) -> DateRange | None:
     """The date range a question's time words mean, seen from `now`; None when it has none."""
+    question = english_time_words(question)
     return (
         _named(question, _near_phrases(now))
         or _calendar_date(question, now)

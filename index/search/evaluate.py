@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 
@@ -143,13 +143,32 @@ def load_cases(questions: Path, gold: Path) -> list[Case]:
     return cases
 
 
-def reading(case: Case, answer: Answer) -> Reading:
-    """What the user read for the case: the answer's sentences and its cited snippets."""
+def translate_cases(cases: Sequence[Case], translated: Path) -> list[Case]:
+    """The cases asked in another language (JSON Lines: id, question); date, gold, options stay."""
+    asked = {str(row.get("id")): str(row.get("question", "")) for row in _jsonl(translated)}
+    known = {case.id for case in cases}
+    unknown = sorted(set(asked) - known)
+    if unknown:
+        raise EvalDataError(f"Translated question {unknown[0]!r} has no gold question to join.")
+    return [replace(case, question=asked[case.id]) for case in cases if case.id in asked]
+
+
+def reading(case: Case, answer: Answer, keys: dict[int, str] | None = None) -> Reading:
+    """What the user read for the case: the answer's sentences and its cited snippets.
+
+    `keys` gives each cited passage's (chunk id's) article key, for the precision figures.
+    """
+    keys = keys or {}
+    cited = {c.n: keys.get(c.chunk_id, "") for c in answer.citations}
     return Reading(
         sentences=" ".join(sentence.text for sentence in answer.sentences),
         snippets="\n".join(citation.snippet for citation in answer.citations),
         choices=case.choices,
         correct=case.correct,
+        sources=tuple(cited.get(sentence.n, "") for sentence in answer.sentences),
+        cited_first=cited.get(1, ""),
+        cited_articles=frozenset(cited.values()) - {""},
+        gold=case.gold,
     )
 
 
@@ -183,11 +202,18 @@ def run_cases(
         keys = article_key(article_ids)
         # An article not in the gold's file keeps its place under a key no gold can have.
         answer = ask(case.question, case.asked_on)
+        # The cited passages are among the ranked ones (the answer's are above the floor).
+        article_of = {hit.chunk.id: hit.article.id for hit in ranking.hits}
+        cited = {
+            c.chunk_id: article_of[c.chunk_id] for c in answer.citations if c.chunk_id in article_of
+        }
+        cited_keys = article_key(list(cited.values()))
+        by_chunk = {chunk: cited_keys.get(a, f"article:{a}") for chunk, a in cited.items()}
         outcomes.append(
             Outcome(
                 case,
                 tuple(keys.get(i, f"article:{i}") for i in article_ids),
-                reading(case, answer),
+                reading(case, answer, by_chunk),
             )
         )
         timings.append(ranking.timings)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from index.search import cyrillic
 from index.storage.keywords import KeywordIndex
+from index.storage.lemmas import lemmatise
 
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 8
@@ -23,7 +25,7 @@ _STOPWORDS_TEXT = """
     yourself yourselves s t d ll m re ve don didn doesn isn wasn weren won wouldn
     following according said say says tell
     """
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split()) | cyrillic.STOPWORDS
 
 
 def stem(word: str) -> str:
@@ -31,11 +33,21 @@ def stem(word: str) -> str:
     return word.lower()[:5]
 
 
+def _unaccented(text: str) -> list[str]:
+    """The characters, without combining accents except those of Cyrillic letters."""
+    return [
+        ch
+        for at, ch in enumerate(text)
+        if not unicodedata.combining(ch) or (at and "\u0400" <= text[at - 1] <= "\u04ff")
+    ]
+
+
 def query_terms(question: str) -> list[str]:
     """The distinct content words of a question, lower-cased, in order."""
-    # As the index's tokenizer does: accents off ("Nicolás" is "nicolas").
-    folded = unicodedata.normalize("NFKD", question)
-    words = _TERM.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+    # As the index's analyzer does: Cyrillic words in dictionary form, accents off other
+    # letters ("Nicolás" is "nicolas"; "й" stays "й").
+    folded = unicodedata.normalize("NFKD", lemmatise(unicodedata.normalize("NFC", question)))
+    words = _TERM.findall(unicodedata.normalize("NFC", "".join(_unaccented(folded))))
     # "US" and "WHO" are names, not "us" and "who", unless the whole question is in capitals.
     shouting = sum(word.isupper() for word in words) * 2 > len(words)
     kept = [

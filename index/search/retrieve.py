@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from index.embed.factory import TextEmbedder
 from index.errors import ArchiveError
@@ -72,6 +72,12 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
+def existed(hit: Hit, now: date) -> bool:
+    """Whether the hit's article was published by the day after `now` (or has no date)."""
+    published = hit.article.published
+    return published is None or published <= now + timedelta(days=1)
+
+
 class Retriever:
     """Dense and keyword retrieval over the archive, fused, then an extractive answer."""
 
@@ -116,8 +122,11 @@ class Retriever:
         embedded = (time.perf_counter() - start) * 1000
         scores, ids = vectors.search(query, limit)
         found = self.store.hits([int(i) for i in ids[0] if i >= 0])
+        # Cosines rescaled so that unrelated texts score about 0 whatever the model (e5's
+        # start near 0.7): the relevance floor and the fusion weights hold for every model.
+        floor = self.embedder.cosine_floor
         hits = [
-            replace(found[int(i)], score=float(s))
+            replace(found[int(i)], score=(float(s) - floor) / (1 - floor))
             for s, i in zip(scores[0], ids[0], strict=True)
             if int(i) in found
         ]
@@ -215,13 +224,17 @@ class Retriever:
     def ask(
         self, question: str, k: int | None = None, offset: int = 0, now: date | None = None
     ) -> Answer:
-        """An answer from the hits above the relevance floor; `offset` skips earlier results."""
+        """An answer from the hits above the relevance floor; `offset` skips earlier results.
+
+        Articles published more than a day after `now` (default today) did not exist yet.
+        """
         question = clean_question(question, self.settings.max_question_chars)
         k = k or self.settings.top_k
-        hits = list(self.rank(question, now).hits)
+        now = now or date.today()
+        hits = [hit for hit in self.rank(question, now).hits if existed(hit, now)]
         chosen = select_hits(hits, offset + k, self.settings.passages_per_article)[offset:]
-        return self.compose(question, chosen)
+        return self.compose(question, chosen, now)
 
-    def compose(self, question: str, hits: list[Hit]) -> Answer:
+    def compose(self, question: str, hits: list[Hit], now: date | None = None) -> Answer:
         """The sentences of the hits that answer the question; no model call."""
-        return compose_answer(question, hits, self.settings.answer_sentences)
+        return compose_answer(question, hits, self.settings.answer_sentences, now=now)

@@ -8,19 +8,20 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.search import cyrillic
 from index.search.keyword import STOPWORDS
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z][\w'’-]*[A-Za-z]")
+_NAME = re.compile(rf"(?<!^)(?<![.!?:] )\b[A-Z{cyrillic.CAPITALS}][\w'’-]*[A-Za-zа-яёіїєґ]")
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|"
-    r"thousand|million|billion|trillion|half)\b",
+    r"thousand|million|billion|trillion|half)\b|" + cyrillic.NUMBER_WORDS,
     re.IGNORECASE,
 )
 _DATE = re.compile(
     r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
     r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
-    r"today|tomorrow|yesterday)\b"
+    r"today|tomorrow|yesterday)\b|(?i:" + cyrillic.DATE_WORDS + ")"
 )
 # Page furniture: bylines, time stamps, captions, share and "read more" lines.
 _FURNITURE = re.compile(
@@ -29,7 +30,14 @@ _FURNITURE = re.compile(
     r"\bwatch:|\bphoto(s)?\b[:|]|\bgetty images\b|\bap photo\b|\bcredit:|\bcontributing:|"
     r"\bcontributed to this\b|\breporting by\b|\bthis story (has been|was) updated\b|"
     r"\b\d{1,2}:\d\d\s*[ap]\.?m\.?\s*(et|pt|ct|edt|est)\b|^by [A-Z][a-z]+ [A-Z]|"
-    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b)",
+    r"\bupdated\s+\d|\bpublished\s+\d|\bmore:|\brelated:|\bsponsored\b|\bad feedback\b|"
+    r"^play\b.*\bnow\W*$|" + cyrillic.FURNITURE + ")",
+    re.IGNORECASE,
+)
+# The rules' word lists, one constant per role, so another language can add its own words.
+# Datelines and dated list lines: "Updated Dec. 23, 2025", "Nov. 2, 2016 — Cubs 8, …".
+_DATELINE = re.compile(
+    r"\b(updated|published)\s+[a-z]{3,9}\.?\s+\d|^[a-z]{3,9}\.?\s+\d{1,2},\s+\d{4}\s+[—–-]",
     re.IGNORECASE,
 )
 # An opening word that leans on the sentence before: pronouns and connectives.
@@ -38,30 +46,45 @@ _LEANING_TEXT = """
     so still yet meanwhile moreover furthermore instead then thus therefore besides additionally
     nonetheless nevertheless otherwise likewise similarly later
     """
-_LEANING = frozenset(_LEANING_TEXT.split())
-# Question words that say what kind of information answers.
-_ASKS_NAME = re.compile(r"\b(who|whom|whose|which|where|what (company|country|city|state))\b", re.I)
-_ASKS_NUMBER = re.compile(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percent)", re.I)
-_ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month)\b", re.I)
-# Quiz words that say when, not what: a sentence does not answer by repeating them.
-_GENERIC = frozenset({"week", "recen", "repor", "annou", "news", "lates"})
+LEANING_WORDS = frozenset(_LEANING_TEXT.split()) | cyrillic.LEANING
+# Question phrases that say what kind of information answers (regular expressions).
+ASKS_NAME = ("who", "whom", "whose", "which", "where", r"what (company|country|city|state)")
+ASKS_NUMBER = (r"how (many|much|long|old|far)", r"what (number|percent)")
+ASKS_DATE = ("when", r"what (date|day|year|month)")
+# Quiz words that say when, not what (as stems): a sentence does not answer by repeating them.
+GENERIC_STEMS = frozenset({"week", "recen", "repor", "annou", "news", "lates"}) | cyrillic.GENERIC
+
+
+def _phrases(phrases: Sequence[str], other: str) -> re.Pattern[str]:
+    """The English phrases as words, or another language's pattern (index/search/cyrillic.py)."""
+    return re.compile(r"\b(" + "|".join(phrases) + r")\b|" + other, re.IGNORECASE)
+
+
+_ASKS = (
+    ("number", _phrases(ASKS_NUMBER, cyrillic.ASKS_NUMBER)),
+    ("date", _phrases(ASKS_DATE, cyrillic.ASKS_DATE)),
+    ("name", _phrases(ASKS_NAME, cyrillic.ASKS_NAME)),
+)
 
 
 @dataclass(frozen=True)
 class Weights:
     """How much each signal counts; tuned on the dev set only."""
 
-    match: float = 1.0  # share of the question's (rarer) words the sentence holds
-    kind: float = 0.6  # holds the kind of thing asked: a name, number or date not in the question
+    match: float = 0.5  # share of the question's (rarer) words the sentence holds
+    kind: float = 1.0  # holds the kind of thing asked: a name, number or date not in the question
     new: float = 0.5  # adds words beyond the question's (saturating)
-    after_restated: float = 0.4  # follows a sentence that restates the question
+    after_restated: float = 0.2  # follows a sentence that restates the question
     passage: float = 0.9  # the passage's retrieval score (best 1)
-    lead: float = 0.2  # near the start of its article
+    lead: float = 0.4  # near the start of its article
+    stale: float = 0.2  # an older occurrence of a story than the latest one cited
     meaning: float = 0.0  # cosine of the sentence's vector with the question's, where known
-    missing: float = 0.6  # share of the score left when the asked-for kind is missing
+    missing: float = 0.4  # share of the score left when the asked-for kind is missing
     floor: float = 0.3  # a sentence scoring no more than this is no answer
     keep: float = 0.6  # more sentences only if they score this share of the best
     repeat: float = 0.5  # sentences sharing this share of content words say the same thing
+    words: int = 120  # more sentences only while the answer stays within this many words
+    rival: float = 0.9  # another story's sentence scoring this share of the best joins too
     restated_novelty: int = 3  # a sentence adding fewer new words than this restates
     restated_match: float = 0.6
 
@@ -78,18 +101,24 @@ def is_furniture(sentence: str) -> bool:
         sentence.rstrip("\"'”’)").endswith("?")
         or (first.isalpha() and first.islower())
         or bool(_FURNITURE.search(sentence))
+        or is_dateline(sentence)
     )
+
+
+def is_dateline(sentence: str) -> bool:
+    """A time stamp line or a dated list line, which opens no story of its own."""
+    return bool(_DATELINE.search(sentence))
 
 
 def leans_back(sentence: str) -> bool:
     """Whether the sentence opens with a pronoun or connective that needs the one before."""
     first = next(iter(_WORD.findall(sentence[:40].lower())), "")
-    return first in _LEANING
+    return first in LEANING_WORDS
 
 
 def asked_kind(question: str) -> str:
     """What the question asks for: 'number', 'date', 'name', or '' for anything else."""
-    for kind, pattern in (("number", _ASKS_NUMBER), ("date", _ASKS_DATE), ("name", _ASKS_NAME)):
+    for kind, pattern in _ASKS:
         if pattern.search(question):
             return kind
     return ""
@@ -106,7 +135,7 @@ class Question:
     @classmethod
     def read(cls, question: str, pool: Sequence[set[str]]) -> Question:
         """The question, its stems weighted by how rare they are among the pool's sentences."""
-        wanted = [s for s in dict.fromkeys(stems(question)) if s not in _GENERIC]
+        wanted = [s for s in dict.fromkeys(stems(question)) if s not in GENERIC_STEMS]
         found = Counter(s for words in pool for s in words if s in wanted)
         weights = {s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) for s in wanted}
         words = frozenset(_WORD.findall(question.lower()))
@@ -143,7 +172,7 @@ def judge(
     total = sum(weights.values()) or 1.0
     meant = words | about
     match = sum(w for s, w in weights.items() if s in meant) / total
-    new = len(words - weights.keys() - _GENERIC)
+    new = len(words - weights.keys() - GENERIC_STEMS)
     kind = holds_kind(question, sentence)
     # Without the name, number or date asked for, a sentence needs more new words to be news.
     wanting = bool(question.kind) and not kind

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import PureWindowsPath
 
 from index.archive import Archive
-from index.errors import ArchiveError, DuplicateSource, FetchError, ImportFailed, UnknownSource
+from index.errors import (
+    ArchiveError,
+    DuplicateSource,
+    FetchError,
+    ImportFailed,
+    StorageFault,
+    UnknownSource,
+)
 from index.i18n import _, _n
 from index.ingest.extract import parse_document
 from index.ingest.urls import canonical_url
@@ -82,6 +89,11 @@ class Sources:
         """Fetch a feed, page or document URL, import what is new and keep it as a source."""
         canonical = canonical_url(url)
         existing = self.store.find_source(canonical)
+        if existing is not None and existing.last_error:  # a stopped import: go on with it
+            result = self._refresh(existing)
+            if result.error:
+                raise ArchiveError(result.error)
+            return result
         if existing is not None:
             raise DuplicateSource(
                 _("{url} is already source #{id}.", url=canonical, id=existing.id)
@@ -103,7 +115,7 @@ class Sources:
             )
         key = UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24]
         existing = self.store.find_source(key)
-        if existing is not None:
+        if existing is not None and not existing.last_error:
             raise DuplicateSource(
                 _("{name} was already imported as source #{id}.", name=shown, id=existing.id)
             )
@@ -113,8 +125,12 @@ class Sources:
             raise ImportFailed(
                 _("Nothing in {name} could be imported ({reasons}).", name=shown, reasons=reasons)
             )
-        source = self.store.add_source("file", key, shown)
-        report = self._import_new(source, drafts, list(failures), 0)
+        if existing is not None:  # its import was stopped (a full disk): go on with it
+            source = existing
+            report = self._import(drafts, source.id, list(failures), 0)
+        else:
+            source = self.store.add_source("file", key, shown)
+            report = self._import_new(source, drafts, list(failures), 0)
         self.store.record_fetch(source.id, None)
         return SourceResult(self.get(source.id), report)
 
@@ -146,7 +162,7 @@ class Sources:
                 message = _(
                     "unexpected error ({kind}: {error})", kind=type(error).__name__, error=error
                 )
-                self.store.record_fetch(source.id, message)
+                self._note_error(source.id, message)
                 results.append(SourceResult(self._current(source), error=message))
         return results
 
@@ -161,10 +177,17 @@ class Sources:
             drafts, failures, known = self._complete(document)
             report = self._import(drafts, source.id, failures, known)
         except ArchiveError as error:
-            self.store.record_fetch(source.id, str(error))
+            self._note_error(source.id, str(error))
             return SourceResult(self._current(source), error=str(error))
         self._record(source.id, report, fetched.etag, fetched.last_modified)
         return SourceResult(self._current(source), report)
+
+    def _note_error(self, source_id: int, error: str) -> None:
+        """Record a failed fetch or import, if the database takes it (a full disk may not)."""
+        try:
+            self.store.record_fetch(source_id, error)
+        except StorageFault as fault:
+            log.warning("Could not record source #%d's error: %s", source_id, fault)
 
     def _current(self, source: Source) -> Source:
         """The source as stored now (its counts and last error); as it was if just removed."""
@@ -229,9 +252,16 @@ class Sources:
         failures: list[Failure],
         known: int,
     ) -> ImportReport:
-        """The first import of a new source; should it fail, the source goes, so a retry works."""
+        """The first import of a new source; should it fail, the source goes, so a retry works.
+
+        A storage fault (a full disk) keeps the source and what was stored: adding it again
+        goes on where it stopped.
+        """
         try:
             return self._import(drafts, source.id, failures, known)
+        except StorageFault as fault:
+            self._note_error(source.id, str(fault))
+            raise
         except BaseException:
             self.remove(source.id)
             raise

@@ -24,6 +24,7 @@ class Database(Protocol):
     engine: str  # "sqlite" or "postgresql"
     target: str | Path  # what `connect` opens again
     location: str  # the file or the URL without its password, for messages
+    read_only: bool  # an SQLite file opened read-only (an unwritable data dir, a full disk)
 
     def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         """Every row a statement returns."""
@@ -97,6 +98,10 @@ class Database(Protocol):
         """Whether some process holds the write lock now (for tests and `index check`)."""
         ...
 
+    def quick_check(self) -> list[str]:
+        """What the engine finds wrong with its stored pages; empty when sound."""
+        ...
+
     def backup(self, target: Path) -> None:
         """A consistent copy of the database in the SQLite file `target`."""
         ...
@@ -120,8 +125,18 @@ def is_url(target: str | Path) -> bool:
     return isinstance(target, str) and "://" in target
 
 
-def connect(target: str | Path, lock_dir: Path | None = None) -> Database:
-    """Open the database a target names: a PostgreSQL URL or an SQLite file."""
+def connect(
+    target: str | Path,
+    lock_dir: Path | None = None,
+    *,
+    read_only: bool = False,
+    busy_seconds: float = 30,
+) -> Database:
+    """Open the database a target names: a PostgreSQL URL or an SQLite file.
+
+    `read_only` and `busy_seconds` (how long to wait for another writer) are SQLite's: a
+    PostgreSQL server is written whatever the data dir allows, and waits for its own locks.
+    """
     if is_url(target):
         from index.storage.postgres_db import PostgresDatabase  # only when PostgreSQL is used
 
@@ -129,4 +144,9 @@ def connect(target: str | Path, lock_dir: Path | None = None) -> Database:
     from index.storage.sqlite_db import SQLiteDatabase
 
     path = Path(target)
-    return SQLiteDatabase(path, (lock_dir or path.parent) / "write.lock")
+    return SQLiteDatabase(
+        path,
+        (lock_dir or path.parent) / "write.lock",
+        read_only=read_only,
+        busy_seconds=busy_seconds,
+    )

@@ -19,11 +19,13 @@ from pathlib import Path
 import tantivy
 
 from index.storage.keyword_rows import KeywordRows, KeywordStamp
+from index.storage.lemmas import lemmatise
 from index.storage.vector_files import left_by_the_dead, remove_path
 
 log = logging.getLogger(__name__)
 
-FOLDER = "keywords-v1"  # a new analyzer or schema gets a new name, and is built afresh
+FOLDER = "keywords-v2"  # a new analyzer or schema gets a new name, and is built afresh
+# v2: Russian and Ukrainian words indexed in their dictionary forms (index.storage.lemmas).
 ANALYZER = "newsbot"
 STAMP_ID = 0  # chunk ids start at 1
 WRITER_HEAP = 64_000_000
@@ -63,6 +65,8 @@ class KeywordIndex:
         self._searcher: tantivy.Searcher | None = None
         self._seen: tuple[int, int, int] | None = None  # meta.json's inode, mtime and size
         self._opening: tuple[threading.Event, float] | None = None  # a reopen, its deadline
+        # Built in RAM when the folder cannot be written (a full disk, a read-only archive).
+        self._memory: tantivy.Searcher | None = None
 
     # reading
 
@@ -88,6 +92,8 @@ class KeywordIndex:
         stopped inside tantivy's commit holds a lock the reopen needs, and answers must not
         wait for it. With `wait` (writers, which need the exact stamp) it waits to the end.
         """
+        if self._memory is not None and not wait:
+            return self._memory
         meta = self._meta()
         with self._lock:
             if meta != self._seen and self._opening is None:
@@ -192,8 +198,14 @@ class KeywordIndex:
     def catch_up(self) -> int:
         """Apply SQLite's removals and add its new passages; the number of changes made.
 
-        A missing index is built; a damaged one (or one ahead of SQLite) is rebuilt.
+        A missing index is built; a damaged one (or one ahead of SQLite) is rebuilt. Once
+        the folder is current again, an index kept in memory is dropped.
         """
+        changes = self._catch_up()
+        self._memory = None
+        return changes
+
+    def _catch_up(self) -> int:
         stamp = self._sound_stamp()
         if stamp is None:
             return self.rebuild()
@@ -234,8 +246,26 @@ class KeywordIndex:
             remove_path(old)
         self.rows.prune(deletions)
         self.searcher(wait=True)
+        self._memory = None
         log.info("Built the keyword index from SQLite: %d passages", added)
         return added
+
+    def build_in_memory(self) -> int:
+        """Index every passage in RAM, searched until the folder is written again."""
+        index = tantivy.Index(self.schema)  # no path: in memory
+        index.register_tokenizer(ANALYZER, self.analyzer)
+        writer = index.writer(WRITER_HEAP, 1)
+        last_id, added = self._add_after(writer, 0)
+        self._commit(writer, KeywordStamp(last_id, self.rows.stamp().deletions))
+        index.reload()
+        self._memory = index.searcher()
+        log.info("Built the keyword index in memory: %d passages", added)
+        return added
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether searches read an index built in memory (the folder could not be written)."""
+        return self._memory is not None
 
     def _delete(self, writer: tantivy.IndexWriter, ids: Sequence[int]) -> None:
         # By query: a term from a Python int would be an i64 and match no u64 id.
@@ -246,7 +276,7 @@ class KeywordIndex:
     def _passage(self, chunk_id: int, text: str) -> tantivy.Document:
         document = tantivy.Document()
         document.add_unsigned("id", chunk_id)
-        document.add_text("text", text)
+        document.add_text("text", lemmatise(text))
         return document
 
     def _add_after(self, writer: tantivy.IndexWriter, last_id: int) -> tuple[int, int]:

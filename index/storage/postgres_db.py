@@ -76,6 +76,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str) -> None:
         self.target: str | Path = url
+        self.read_only = False  # the server's to decide, not the data dir's
         self.url = url
         self.location = public_location(url)
         self._lock = threading.RLock()
@@ -308,6 +309,10 @@ class PostgresDatabase:
             "This archive is in PostgreSQL: back it up with pg_dump, or copy it into a folder "
             "with `newsbot migrate --to DIR`."
         )
+
+    def quick_check(self) -> list[str]:
+        """PostgreSQL checks its own pages; nothing to report here."""
+        return []
 
     def reconnect(self) -> PostgresDatabase:
         """A second connection to the same database."""

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from index.errors import ArchiveError, WriterBusy
 from index.i18n import _
+from index.storage.connection import check_schema, connect, quick_check, rollback
 from index.storage.database import Row
+from index.storage.faults import damaged, translate, translated, translating
 from index.storage.vector_files import write_lock
 
 ENGINE = "sqlite"
@@ -28,57 +30,67 @@ def statements(script: str) -> Iterator[str]:
 
 
 class SQLiteDatabase:
-    """The archive's SQLite file on one connection; safe to share between threads."""
+    """The archive's SQLite file on one connection; safe to share between threads.
+
+    SQLite's and the OS's errors come out as storage faults (DiskFull, ReadOnlyArchive,
+    DatabaseLocked, DamagedArchive; see `faults.translate`) from every statement.
+    """
 
     engine = ENGINE
 
-    def __init__(self, path: Path, lock_path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, path: Path, lock_path: Path, *, read_only: bool = False, busy_seconds: float = 30
+    ) -> None:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.target: str | Path = path
         self.location = str(path)
+        self.read_only = read_only
+        self.busy_seconds = busy_seconds
         self._lock_path = lock_path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         try:
+            self._db = connect(path, read_only)
             # The timeout first: another process may hold a lock (or be recovering after a crash).
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
             self._db.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.OperationalError:
-            self._db.close()
-            raise
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise self.unreadable(error) from error
+            if read_only:
+                check_schema(self._db, path)  # nothing can be migrated
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+        except BaseException as error:
+            if hasattr(self, "_db"):
+                self._db.close()
+            if not isinstance(error, sqlite3.Error):
+                raise
+            fault = translate(error, path)
+            if fault is None and not isinstance(error, sqlite3.OperationalError):
+                fault = damaged(path, str(error))  # not a database at all
+            if fault is None:
+                raise
+            raise fault from error
 
-    def unreadable(self, error: Exception) -> ArchiveError:
-        """The error for a file that is not an archive."""
-        return ArchiveError(
-            _(
-                "{path} is not a readable newsbot archive ({error}). Move it away to start "
-                "a new archive there, or point NEWSBOT_DATA_DIR at the right folder.",
-                path=self.path,
-                error=error,
-            )
-        )
-
+    @translating
     def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         """Every row a statement returns."""
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
+    @translating
     def one(self, sql: str, args: Sequence[object] = ()) -> Row | None:
         """The first row a statement returns, if any."""
         with self._lock:
             row: Row | None = self._db.execute(sql, args).fetchone()
             return row
 
+    @translating
     def run(self, sql: str, args: Sequence[object] = ()) -> int:
         """Run a statement; the number of rows it changed."""
         with self._lock:
             return int(self._db.execute(sql, args).rowcount)
 
+    @translating
     def run_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         """Run a statement once for each row of parameters."""
         with self._lock:
@@ -86,12 +98,12 @@ class SQLiteDatabase:
 
     @contextmanager
     def _begun(self, begin: str) -> Iterator[None]:
-        with self._lock:
+        with translated(self.path), self._lock:
             self._db.execute(begin)
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                rollback(self._db)  # unless SQLite rolled back by itself (a full disk)
                 raise
             self._db.execute("COMMIT")
 
@@ -103,6 +115,7 @@ class SQLiteDatabase:
         """A read transaction: WAL keeps its view for every statement inside."""
         return self._begun("BEGIN")
 
+    @translating
     def script(self, sqlite: str, postgresql: str) -> None:
         """Run a migration's SQLite statements."""
         with self._lock:
@@ -116,7 +129,7 @@ class SQLiteDatabase:
         except sqlite3.OperationalError:
             raise
         except sqlite3.DatabaseError as error:
-            raise self.unreadable(error) from error
+            raise damaged(self.path, str(error)) from error
 
     def set_schema_version(self, number: int) -> None:
         """Record a migration as applied."""
@@ -181,9 +194,16 @@ class SQLiteDatabase:
                 _("Cannot write the backup {target}: {error}", target=target, error=error)
             ) from error
 
+    def quick_check(self) -> list[str]:
+        """SQLite's quick_check of every page: its complaints, or the error reading them."""
+        with self._lock:
+            return quick_check(self._db)
+
     def reconnect(self) -> SQLiteDatabase:
-        """A second connection to the same file."""
-        return SQLiteDatabase(self.path, self._lock_path)
+        """A second connection to the same file, opened as this one was."""
+        return SQLiteDatabase(
+            self.path, self._lock_path, read_only=self.read_only, busy_seconds=self.busy_seconds
+        )
 
     def close(self) -> None:
         """Close the connection."""

@@ -20,10 +20,16 @@ _ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_i
 class Store:
     """The archive's database (SQLite or PostgreSQL, see `database.connect`); thread-safe."""
 
-    def __init__(self, target: str | Path | Database) -> None:
-        self.db = connect(target) if isinstance(target, str | Path) else target
+    def __init__(
+        self, target: str | Path | Database, *, read_only: bool = False, busy_seconds: float = 30
+    ) -> None:
+        if isinstance(target, str | Path):
+            target = connect(target, read_only=read_only, busy_seconds=busy_seconds)
+        self.db = target
+        self.read_only = target.read_only
         try:
-            migrate(self.db)
+            if not self.read_only:  # a read-only SQLite file was checked to need no migration
+                migrate(self.db)
         except BaseException:
             self.db.close()
             raise
@@ -42,6 +48,10 @@ class Store:
     def backup(self, target: Path) -> None:
         """A consistent copy of the database in the SQLite file `target`, taken online."""
         self.db.backup(target)
+
+    def quick_check(self) -> list[str]:
+        """What the engine's own check finds wrong with the stored pages; empty when sound."""
+        return self.db.quick_check()
 
     @property
     def schema_version(self) -> int:

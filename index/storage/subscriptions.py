@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.storage.database import connect
+from index.storage.database import Database, connect
 
 UPTO_KEY = "alerts_upto"  # meta: the newest chunk id the alert matching has looked at
 _COLUMNS = "id, chat_id, user_id, topic, model, after_chunk, created_at, paused"
@@ -72,8 +72,8 @@ class SubscriptionStore:
     The tables come from the archive's migrations, so open the archive's Store first.
     """
 
-    def __init__(self, target: str | Path) -> None:
-        self._db = connect(target)
+    def __init__(self, target: str | Path | Database) -> None:
+        self._db = connect(target) if isinstance(target, str | Path) else target
 
     def close(self) -> None:
         """Close the connection."""

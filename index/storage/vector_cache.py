@@ -26,7 +26,12 @@ class VectorCache:
     """The in-memory FAISS index of one process, in step with SQLite; thread-safe."""
 
     def __init__(
-        self, store: Store, path: Path, index_type: str, fallback_dim: Callable[[], int]
+        self,
+        store: Store,
+        path: Path,
+        index_type: str,
+        fallback_dim: Callable[[], int],
+        writable: bool = True,
     ) -> None:
         self.store = store
         self.path = path
@@ -36,6 +41,8 @@ class VectorCache:
         self._stamp = VectorStamp(-1, 0)  # the SQLite state the loaded index holds
         self._saved: Footer | None = None  # what the file holds, as far as this process knows
         self._lock = threading.RLock()
+        self.writable = writable  # a read-only archive keeps the index in memory only
+        self.save_error: OSError | None = None  # why the last save failed (a full disk, say)
 
     def current(self) -> VectorIndex:
         """The index, first brought up to date with SQLite (a cheap check when it is)."""
@@ -115,15 +122,21 @@ class VectorCache:
             return index
 
     def save(self) -> None:
-        """Write the file (readers too: a failed write only costs the next opener a rebuild)."""
+        """Write the file (readers too: a failed write only costs the next opener a rebuild).
+
+        When it cannot be written (a full disk) the index in memory goes on serving, and
+        the next `save_if_behind` tries again.
+        """
         with self._lock:
-            if self._index is None:
+            if self._index is None or not self.writable:
                 return
             try:
                 self._index.save(self.path, self._stamp)
             except OSError as error:
                 log.warning("Could not save the vector index %s: %s", self.path, error)
+                self.save_error = error
                 return
+            self.save_error = None
             self._saved = Footer(self._stamp, len(self._index))
 
     def save_if_behind(self) -> None:
@@ -131,7 +144,8 @@ class VectorCache:
         with self._lock:
             index, saved = self.current(), self._saved
             if (
-                saved is None
+                self.save_error is not None
+                or saved is None
                 or saved.stamp.generation != self._stamp.generation
                 or len(index) - saved.count > max(SAVE_LAG, len(index) // 20)
             ):

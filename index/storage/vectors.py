@@ -279,7 +279,10 @@ class VectorIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
 
         def write(tmp: Path) -> None:
-            faiss.write_index(self._index, str(tmp))
+            try:
+                faiss.write_index(self._index, str(tmp))
+            except RuntimeError as error:  # FAISS's own word for a failed write (a full disk)
+                raise OSError(str(error)) from error
             append_footer(tmp, Footer(stamp, len(self)))
 
         with self._lock:

@@ -1,0 +1,1 @@
+"""How a story unfolded: timelines of dated events, coverage counts and their charts."""
