@@ -31,7 +31,6 @@ def upgrade_command(settings: Settings) -> None:
                 "Re-embedded {n} passage with {model}.",
                 "Re-embedded {n} passages with {model}.",
                 n,
-                n=n,
                 model=name,
             )
         )

