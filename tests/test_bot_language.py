@@ -9,15 +9,18 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
+from test_languages import e5
 
 from bot.app import HANDLER_MODULES, build_application
 from index.archive import Archive
+from index.embed.factory import TextEmbedder
 from index.embed.sbert import Embedder
 from index.settings import Settings
 from testkit.running import RunningBot
 from testkit.telegram import FakeTelegram
 
 users = itertools.count(7000)
+__all__ = ["e5"]  # the session fixture, shared with test_languages
 NOTHING = "Llama yodelling championship results in Patagonia"
 
 
@@ -99,3 +102,38 @@ def test_a_chat_remembers_the_first_language_seen_for_alerts_and_digests(world: 
     world.say("/help", user, "uk")
     world.say("/help", user, "ru")  # a seen language never replaces the first one
     assert world.archive.chat_language(user) == ("uk", False)
+
+
+@pytest.fixture(scope="module")
+def multilingual(tmp_path_factory: pytest.TempPathFactory, e5: TextEmbedder) -> Iterator[World]:
+    """The bot over an archive of the (English) seeds embedded with multilingual-e5-small."""
+    with FakeTelegram() as fake:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=tmp_path_factory.mktemp("multilingual") / "data",
+            telegram_api_url=fake.api_url,
+            telegram_file_url=fake.file_url,
+            telegram_bot_token=fake.token,
+            embedding_model="multilingual-e5-small",
+        )
+        archive = Archive(settings, embedder=e5)
+        archive.seed()
+        running = RunningBot(build_application(settings, archive, HANDLER_MODULES))
+        world = World(fake, settings, archive, running.__enter__())
+        yield world
+        world.running.__exit__(None, None, None)
+        archive.close()
+        assert fake.rejected == []
+
+
+def test_a_ukrainian_user_asking_in_ukrainian_gets_the_seed_answer(multilingual: World) -> None:
+    user = next(users)
+    question = multilingual.fake.send("Що США запропонували Україні?", user, language_code="uk")
+    (reply,) = multilingual.fake.replies(question)
+
+    # The English article answers the Ukrainian question, cited in its own language. (The
+    # composer picks sentences by shared words, so it does not yet pick the same three
+    # sentences as for the English question: issue #22 keeps that open.)
+    assert f"[1] {SEED_TITLE}" in reply.text and "intelligence" in reply.text
+    nothing = multilingual.say("Хто виграв чемпіонат з йодлю серед лам?", user, "uk")
+    assert nothing.startswith("В архіві немає нічого про")
