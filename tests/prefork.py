@@ -131,8 +131,13 @@ class Prefork:
         while self.poll(pid) is None:
             if ready():
                 os.kill(pid, signal.SIGSTOP)
-                # It may have exited between the poll and the stop.
-                return self.poll(pid) is None
+                # It may have exited between the poll and the stop, or moved past the moment
+                # (a writer releasing its lock): then let it run on and wait for the next one.
+                if self.poll(pid) is not None:
+                    return False
+                if ready():
+                    return True
+                os.kill(pid, signal.SIGCONT)
             time.sleep(0.01)
         return False
 
