@@ -90,7 +90,7 @@ def synthetic_archive(folder: Path, passages: int, dim: int = 384) -> dict[str, 
     """Random unit vectors in SQLite: FAISS rebuild, freshness check, appends."""
     rng = np.random.default_rng(0)
     store = Store(folder / "archive.sqlite3")
-    store._db.execute("PRAGMA synchronous=OFF")  # building the fixture, not measuring it
+    store.db.run("PRAGMA synchronous=OFF")  # building the fixture, not measuring it
     per_article = 10
 
     def add(count: int, offset: int) -> None:
