@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from index.i18n import _
@@ -36,14 +37,20 @@ def answer_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def answer_json(answer: Answer, written: Written | None = None) -> str:
-    """{"question", "found", "answer", "citations": [...], "mode", "dropped"} as JSON."""
-    citations = []
-    for citation in answer.citations:
+def citations_json(citations: Sequence[Citation]) -> list[dict[str, object]]:
+    """The citations as `ask --json` shows them: their fields, the date as ISO, no chunk id."""
+    shown = []
+    for citation in citations:
         item = asdict(citation)
         item["published"] = citation.published.isoformat() if citation.published else None
         item.pop("chunk_id")
-        citations.append(item)
+        shown.append(item)
+    return shown
+
+
+def answer_json(answer: Answer, written: Written | None = None) -> str:
+    """{"question", "found", "answer", "citations": [...], "mode", "dropped"} as JSON."""
+    citations = citations_json(answer.citations)
     return json.dumps(
         {
             "question": answer.question,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from cli.render import citation_line
+from cli.render import citation_line, citations_json
 from cli.wiring import archive_errors, to_stderr
 from index import Archive, Settings
 from index.i18n import _, _n
@@ -19,12 +18,7 @@ from index.stories.trend import DEFAULT_PERIOD
 
 def timeline_json(timeline: Timeline) -> str:
     """{"topic", "stories", "events": [{"date", "text", "n"}], "citations": [...]} as JSON."""
-    citations = []
-    for citation in timeline.citations:
-        item = asdict(citation)
-        item["published"] = citation.published.isoformat() if citation.published else None
-        item.pop("chunk_id")
-        citations.append(item)
+    citations = citations_json(timeline.citations)
     events = [{"date": e.day.isoformat(), "text": e.text, "n": e.n} for e in timeline.events]
     body = {"topic": timeline.topic, "stories": timeline.stories, "events": events}
     return json.dumps({**body, "citations": citations}, ensure_ascii=False, indent=2)
