@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,27 +47,34 @@ class World:
         return reply.text
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[World]:
-    """The seeded archive and the bot with every handler module."""
+@contextmanager
+def running_bot(data_dir: Path, embedder: TextEmbedder, **settings: object) -> Iterator[World]:
+    """The seeded archive in `data_dir` and the bot with every handler module, polling."""
     with FakeTelegram() as fake:
-        data_dir: Path = tmp_path_factory.mktemp("language") / "data"
-        settings = Settings(
+        configured = Settings(
             _env_file=None,  # type: ignore[call-arg]
             data_dir=data_dir,
             telegram_api_url=fake.api_url,
             telegram_file_url=fake.file_url,
             telegram_bot_token=fake.token,
-            questions_per_minute=30,
+            **settings,
         )
-        archive = Archive(settings, embedder=embedder)
+        archive = Archive(configured, embedder=embedder)
         archive.seed()
-        running = RunningBot(build_application(settings, archive, HANDLER_MODULES))
-        world = World(fake, settings, archive, running.__enter__())
+        running = RunningBot(build_application(configured, archive, HANDLER_MODULES))
+        world = World(fake, configured, archive, running.__enter__())
         yield world
         world.running.__exit__(None, None, None)
         archive.close()
         assert fake.rejected == []
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[World]:
+    """The seeded archive and the bot with every handler module."""
+    data_dir = tmp_path_factory.mktemp("language") / "data"
+    with running_bot(data_dir, embedder, questions_per_minute=30) as world:
+        yield world
 
 
 def test_the_bot_answers_in_the_language_of_the_users_telegram(world: World) -> None:
@@ -107,23 +115,9 @@ def test_a_chat_remembers_the_first_language_seen_for_alerts_and_digests(world: 
 @pytest.fixture(scope="module")
 def multilingual(tmp_path_factory: pytest.TempPathFactory, e5: TextEmbedder) -> Iterator[World]:
     """The bot over an archive of the (English) seeds embedded with multilingual-e5-small."""
-    with FakeTelegram() as fake:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            data_dir=tmp_path_factory.mktemp("multilingual") / "data",
-            telegram_api_url=fake.api_url,
-            telegram_file_url=fake.file_url,
-            telegram_bot_token=fake.token,
-            embedding_model="multilingual-e5-small",
-        )
-        archive = Archive(settings, embedder=e5)
-        archive.seed()
-        running = RunningBot(build_application(settings, archive, HANDLER_MODULES))
-        world = World(fake, settings, archive, running.__enter__())
+    data_dir = tmp_path_factory.mktemp("multilingual") / "data"
+    with running_bot(data_dir, e5, embedding_model="multilingual-e5-small") as world:
         yield world
-        world.running.__exit__(None, None, None)
-        archive.close()
-        assert fake.rejected == []
 
 
 def test_a_ukrainian_user_asking_in_ukrainian_gets_the_seed_answer(multilingual: World) -> None:
