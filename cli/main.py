@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -52,6 +53,13 @@ def main(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("-k", type=click.IntRange(1, 50), default=None, help="Passages to cite.")
 @click.option(
+    "--date",
+    "asked_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Ask as of this day (YYYY-MM-DD): later articles are left out, 'this week' is its week.",
+)
+@click.option(
     "--llm/--no-llm",
     default=None,
     help="A written answer from the model at LLM_BASE_URL (default: when it is set).",
@@ -59,12 +67,18 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 @archive_errors
 def ask(
-    settings: Settings, question: tuple[str, ...], as_json: bool, k: int | None, llm: bool | None
+    settings: Settings,
+    question: tuple[str, ...],
+    as_json: bool,
+    k: int | None,
+    asked_on: datetime | None,
+    llm: bool | None,
 ) -> None:
     """Answer QUESTION from the archive, with numbered citations."""
     use_model = use_llm(settings, llm)
+    now = asked_on.date() if asked_on else None
     with Archive.open(settings, announce=to_stderr) as archive:
-        answer = archive.ask(" ".join(question), k=k)
+        answer = archive.ask(" ".join(question), k=k, now=now)
         result = write(settings, archive, answer) if use_model else Written(answer, "extractive")
     if result.reason and not as_json:
         click.echo(_("(written answer not used: {reason})", reason=result.reason), err=True)

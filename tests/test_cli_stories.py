@@ -62,3 +62,17 @@ def test_trend_writes_a_chart_and_refuses_bad_input(data_dir: Path, tmp_path: Pa
     assert not Path(str(out) + "x").exists()
     assert bad.exit_code == 1 and "A period is like 30d, 90d, 1y or all." in bad.output
     assert april.exit_code == 0 and "3 articles on" in april.stdout  # Apr. 2, 3 and 23
+
+
+def test_ask_as_of_a_day_leaves_out_later_articles(data_dir: Path) -> None:
+    question = ["ask", "--json", "Has", "the", "Kestwick", "harbour", "bridge", "opened?"]
+    today = CliRunner().invoke(main, question, env=cli_env(data_dir))
+    march = CliRunner().invoke(main, [*question, "--date", "2025-03-20"], env=cli_env(data_dir))
+    bad = CliRunner().invoke(main, [*question, "--date", "March"], env=cli_env(data_dir))
+
+    assert today.exit_code == 0 and march.exit_code == 0, today.output + march.output
+    published = {c["published"] for c in json.loads(march.stdout)["citations"]}
+    assert published and max(published) <= "2025-03-21"
+    later = {c["published"] for c in json.loads(today.stdout)["citations"]}
+    assert max(later) > "2025-03-21"
+    assert bad.exit_code == 2 and "'March' does not match the format '%Y-%m-%d'" in bad.output
