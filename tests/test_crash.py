@@ -5,7 +5,9 @@ has stored an article of this run (or, for a rebuild, once its progress shows pa
 but not all; for a removal, at a random moment or once the source is gone), after a random
 extra delay, and is killed only if it was still running then. Right after each kill,
 `newsbot index check` must say ok, and a reader open all along (as a running bot is) must
-find every stored passage by dense search once it has caught up with SQLite.
+find every stored passage by dense search once it has caught up with the database. It runs on
+both engines: on PostgreSQL the killed process leaves an aborted transaction and an advisory
+lock the server frees with the dead session.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import writer_holds_lock
+import pytest
 from prefork import Prefork
 
 from index.archive import Archive
@@ -27,6 +29,7 @@ from index.embed.sbert import Embedder
 from index.settings import Settings
 from index.sources.fetch import Fetcher
 from index.sources.sources import Sources
+from index.storage.database import archive_target
 from index.storage.store import Store
 from testkit.stories import BATCHES, FeedServer, RemovableFeed, Story, contents, write_batches
 
@@ -50,8 +53,16 @@ class CrashRun:
     checks: int = 0
 
     def env(self, **extra: str) -> dict[str, str]:
-        here = {"NEWSBOT_DATA_DIR": str(self.settings.data_dir), "NEWSBOT_ALLOW_PRIVATE_URLS": "1"}
+        here = {
+            "NEWSBOT_DATA_DIR": str(self.settings.data_dir),
+            "NEWSBOT_DATABASE_URL": self.settings.database_url,
+            "NEWSBOT_ALLOW_PRIVATE_URLS": "1",
+        }
         return {**here, **extra}
+
+    def store(self) -> Store:
+        """A connection of the test's own to the archive's database."""
+        return Store(archive_target(self.settings))
 
     def log(self) -> Path:
         self.runs += 1
@@ -75,7 +86,7 @@ class CrashRun:
         """Run a command that stores articles; with `kill`, SIGKILL it once it stored one or,
         half the time, at a random moment while it holds the write lock (an import stores
         its batch at the end, so "one stored" can come just before it exits)."""
-        log, store = self.log(), Store(self.settings.data_dir / "archive.sqlite3")
+        log, store = self.log(), self.store()
         try:
             target = self.articles(store) + 1
             deadline = time.monotonic() + self.rng.uniform(0, 0.5)
@@ -85,7 +96,7 @@ class CrashRun:
                 if self.articles(store) >= target:
                     return True
                 locked = while_locked and time.monotonic() > deadline
-                return locked and writer_holds_lock(self.settings.data_dir)
+                return locked and store.db.holds_write_lock()
 
             pid = self.prefork.start(argv, self.env(), log)
             if kill and self.prefork.pause_when(pid, ready):
@@ -112,7 +123,7 @@ class CrashRun:
 
     def remove_once(self, feed: FeedServer, kill: bool) -> None:
         """Add the removable feed as a source (unless a killed removal left it), remove it."""
-        store = Store(self.settings.data_dir / "archive.sqlite3")
+        store = self.store()
         try:
             if store.find_source(feed.url) is None:
                 log = self.log()
@@ -170,6 +181,7 @@ class CrashRun:
         assert all(i in row for i, row in zip(ids, nearest, strict=True)), "a passage not found"
 
 
+@pytest.mark.engines
 def test_killed_imports_rebuilds_and_refreshes_lose_nothing(
     prefork: Prefork, settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
