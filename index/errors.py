@@ -62,3 +62,7 @@ class DatabaseLocked(StorageFault):
 
 class DamagedArchive(StorageFault):
     """The SQLite file is damaged; a backup must be restored."""
+
+
+class DatabaseUnreachable(StorageFault):
+    """The database server went away or cannot be reached; trying again may help."""

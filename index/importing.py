@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from index.embed.factory import TextEmbedder
-from index.errors import DatabaseLocked, DiskFull, StorageFault
+from index.errors import DatabaseLocked, DatabaseUnreachable, DiskFull, StorageFault
 from index.i18n import _
 from index.ingest.chunking import chunk_text, embedding_text
 from index.ingest.files import content_hash
@@ -37,7 +37,7 @@ def stopped(fault: StorageFault, stored: int, total: int) -> StorageFault:
     elif isinstance(fault, DatabaseLocked):
         message = _(
             "the database is locked by another program: {n} of {total} articles stored; "
-            "close it (an sqlite3 shell, a backup tool) and run it again, the rest will be "
+            "close it (an sqlite3 or psql shell, a backup tool) and run it again, the rest will be "
             "imported",
             n=stored,
             total=total,
@@ -145,14 +145,16 @@ class Importer:
         return ImportReport(added=len(batch), chunks=len(texts))
 
     def _add_article(self, item: Prepared, source_id: int | None, vectors: np.ndarray) -> None:
-        """One article in one transaction, tried again while another program holds the lock."""
+        """One article in one transaction, tried again while another program holds the lock
+        or after the database server dropped the connection (its transaction rolled back)."""
         for attempt in range(1, LOCKED_TRIES + 1):
             try:
                 self.store.add_article(item.draft, item.digest, item.pieces, source_id, vectors)
                 return
-            except DatabaseLocked:
+            except (DatabaseLocked, DatabaseUnreachable) as fault:
                 if attempt == LOCKED_TRIES:
                     raise
-                log.warning(
-                    "The database is locked; trying again (%d of %d)", attempt + 1, LOCKED_TRIES
-                )
+                log.warning("%s (trying again: %d of %d)", fault, attempt + 1, LOCKED_TRIES)
+                # A connection lost at COMMIT may have committed: then the article is there.
+                if self.store.has_article(item.draft.url, item.digest):
+                    return

@@ -134,13 +134,13 @@ def connect(
 ) -> Database:
     """Open the database a target names: a PostgreSQL URL or an SQLite file.
 
-    `read_only` and `busy_seconds` (how long to wait for another writer) are SQLite's: a
-    PostgreSQL server is written whatever the data dir allows, and waits for its own locks.
+    `read_only` is SQLite's: a PostgreSQL server is written whatever the data dir allows.
+    `busy_seconds` is how long to wait for another writer's lock (PostgreSQL's lock_timeout).
     """
     if is_url(target):
         from index.storage.postgres_db import PostgresDatabase  # only when PostgreSQL is used
 
-        return PostgresDatabase(str(target))
+        return PostgresDatabase(str(target), busy_seconds)
     from index.storage.sqlite_db import SQLiteDatabase
 
     path = Path(target)

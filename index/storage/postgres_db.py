@@ -22,8 +22,9 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.pq import Format
 from psycopg.types import TypeInfo
 
-from index.errors import ArchiveError, WriterBusy
+from index.errors import ArchiveError, DatabaseUnreachable, WriterBusy
 from index.storage.database import Row
+from index.storage.postgres_faults import explained, fault, first_line
 
 ENGINE = "postgresql"
 WRITE_LOCK = 0x6E657773  # advisory lock keys, per database: "news"
@@ -65,17 +66,14 @@ def public_location(url: str) -> str:
     return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1@", url)
 
 
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
 class PostgresDatabase:
     """One connection to the archive's PostgreSQL database; safe to share between threads."""
 
     engine = ENGINE
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_seconds: float = 30) -> None:
         self.target: str | Path = url
+        self.busy_seconds = busy_seconds
         self.read_only = False  # the server's to decide, not the data dir's
         self.url = url
         self.location = public_location(url)
@@ -89,14 +87,14 @@ class PostgresDatabase:
                 break
             except psycopg.OperationalError as error:
                 if attempt == CONNECT_TRIES - 1 or "password" in str(error):
-                    raise ArchiveError(
-                        f"Cannot reach the database at {self.location}: {_first_line(error)}. "
+                    raise DatabaseUnreachable(
+                        f"Cannot reach the database at {self.location}: {first_line(error)}. "
                         "Check NEWSBOT_DATABASE_URL and that the server is running."
                     ) from error
                 time.sleep(0.5 * (attempt + 1))
             except psycopg.ProgrammingError as error:
                 raise ArchiveError(
-                    f"NEWSBOT_DATABASE_URL is not a PostgreSQL URL ({_first_line(error)})."
+                    f"NEWSBOT_DATABASE_URL is not a PostgreSQL URL ({first_line(error)})."
                 ) from error
         try:
             self._register_vectors(conn)
@@ -113,7 +111,7 @@ class PostgresDatabase:
             except psycopg.Error as error:
                 raise ArchiveError(
                     f"The database at {self.location} lacks pgvector's `vector` extension and "
-                    f"newsbot cannot create it ({_first_line(error)}). Install pgvector and run "
+                    f"newsbot cannot create it ({first_line(error)}). Install pgvector and run "
                     "CREATE EXTENSION vector; as a superuser in that database."
                 ) from error
             info = TypeInfo.fetch(conn, "halfvec")
@@ -123,6 +121,8 @@ class PostgresDatabase:
         conn.adapters.register_loader(info.oid, _HalfVectorLoader)
         # HNSW returns at most ef_search rows; the retriever asks for 100 candidates.
         conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        # Like SQLite's busy timeout: a lock another session holds longer is DatabaseLocked.
+        conn.execute(f"SET lock_timeout = {max(1, int(self.busy_seconds * 1000))}")
 
     def _call(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         """Run on the connection; a connection lost outside a transaction is opened again once."""
@@ -130,31 +130,30 @@ class PostgresDatabase:
             self._revive()
             idle = self._conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
             try:
-                return work(self._conn)
-            except psycopg.OperationalError as error:
-                if not self._conn.closed and not self._conn.broken:
-                    raise self._explain(error) from error
+                with self._translated():
+                    return work(self._conn)
+            except DatabaseUnreachable:
                 if not idle:
-                    raise self._lost(error) from error
-            try:
-                self._conn = self._connect()
+                    raise  # the transaction is gone: its caller decides whether to try again
+            self._conn = self._connect()
+            with self._translated():
                 return work(self._conn)
-            except psycopg.OperationalError as error:
-                raise self._lost(error) from error
 
     def _revive(self) -> None:
         """A connection the server dropped earlier is opened again before it is used."""
-        if self._conn.broken:
+        if self._conn.broken or self._conn.closed:
             self._conn = self._connect()
 
-    def _explain(self, error: psycopg.Error) -> ArchiveError:
-        return ArchiveError(f"The database at {self.location} refused: {_first_line(error)}")
-
-    def _lost(self, error: Exception) -> ArchiveError:
-        return ArchiveError(
-            f"Lost the database at {self.location} ({_first_line(error)}); nothing of the "
-            "unfinished change was stored. Try again when the server is back."
-        )
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Storage faults and refusals as errors a user can act on; a bug in our SQL as itself."""
+        try:
+            yield
+        except psycopg.Error as error:
+            lost = self._conn.broken or self._conn.closed
+            if lost or fault(error, self.location) or isinstance(error, psycopg.OperationalError):
+                raise explained(error, self.location, lost) from error
+            raise
 
     def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         """Every row a statement returns."""
@@ -183,15 +182,10 @@ class PostgresDatabase:
     def _begun(self, first: str | None) -> Iterator[None]:
         with self._lock:
             self._revive()
-            try:
-                with self._conn.transaction():
-                    if first:
-                        self._conn.execute(first)
-                    yield
-            except psycopg.OperationalError as error:
-                if self._conn.broken or self._conn.closed:
-                    raise self._lost(error) from error
-                raise self._explain(error) from error
+            with self._translated(), self._conn.transaction():
+                if first:
+                    self._conn.execute(first)
+                yield
 
     def transaction(self) -> AbstractContextManager[None]:
         """A write transaction (the write lock keeps writers apart)."""
@@ -208,7 +202,8 @@ class PostgresDatabase:
 
     def schema_version(self, lock: bool = False) -> int:
         """The last migration applied; with `lock`, migrations wait for each other."""
-        if lock:
+        if lock:  # a long migration elsewhere is waited for, whatever the lock timeout
+            self.run("SET LOCAL lock_timeout = 0")
             self.rows("SELECT pg_advisory_xact_lock(?)", (MIGRATE_LOCK,))
         if self.one("SELECT to_regclass('newsbot_schema')") == (None,):
             if self.one("SELECT to_regclass('sources')") != (None,):
@@ -316,7 +311,7 @@ class PostgresDatabase:
 
     def reconnect(self) -> PostgresDatabase:
         """A second connection to the same database."""
-        return PostgresDatabase(self.url)
+        return PostgresDatabase(self.url, self.busy_seconds)
 
     def close(self) -> None:
         """Close the connection."""
