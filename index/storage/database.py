@@ -42,6 +42,13 @@ class Database(Protocol):
         """Run a statement once for each row of parameters."""
         ...
 
+    def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Append rows (values in column order) as fast as the engine takes them: COPY or
+        one prepared INSERT; vector columns take `vector(blob)` values."""
+        ...
+
     def transaction(self) -> AbstractContextManager[None]:
         """A write transaction, committed at the end or rolled back on an exception."""
         ...

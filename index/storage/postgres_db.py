@@ -1,7 +1,8 @@
 """The PostgreSQL engine (psycopg 3, pgvector's `halfvec`): one archive shared by many processes.
 
 SQL arrives in the shared dialect (`?` marks) and is translated once per text. Results come in
-binary, so a `halfvec` reads straight into the little-endian float16 blob SQLite would hold.
+binary, so a `halfvec` reads straight into the little-endian float16 blob SQLite would hold
+(see postgres_types, which also holds the binary COPY that bulk copies use).
 The one-writer lock is a session advisory lock, freed by the server when its holder dies.
 """
 
@@ -16,15 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import psycopg
-from psycopg.adapt import Dumper, Loader
-from psycopg.pq import Format
 from psycopg.types import TypeInfo
 
 from index.errors import ArchiveError, DatabaseUnreachable, WriterBusy
 from index.storage.database import Row
 from index.storage.postgres_faults import explained, fault, first_line
+from index.storage.postgres_types import HalfVector, copy_rows, register_halfvec
 
 ENGINE = "postgresql"
 WRITE_LOCK = 0x6E657773  # advisory lock keys, per database: "news"
@@ -33,26 +32,6 @@ SEQUENCE_COLUMNS = {"chunk_deletions": "seq"}  # other tables' keys are `id`
 CONNECT_TRIES = 3
 EF_SEARCH = 200
 T = TypeVar("T")
-
-
-class HalfVector(bytes):
-    """A little-endian float16 blob bound for a `halfvec` column."""
-
-
-class _HalfVectorDumper(Dumper):
-    format = Format.BINARY
-
-    def dump(self, obj: Any) -> bytes:
-        values = np.frombuffer(obj, dtype="<f2")
-        return len(values).to_bytes(2, "big") + b"\0\0" + values.astype(">f2").tobytes()
-
-
-class _HalfVectorLoader(Loader):
-    format = Format.BINARY
-
-    def load(self, data: Any) -> bytes:
-        dim = int.from_bytes(bytes(data[:2]), "big")
-        return np.frombuffer(data, dtype=">f2", count=dim, offset=4).astype("<f2").tobytes()
 
 
 @lru_cache(maxsize=1024)
@@ -116,9 +95,7 @@ class PostgresDatabase:
                 ) from error
             info = TypeInfo.fetch(conn, "halfvec")
             assert info is not None
-        dumper = type("HalfVectorDumper", (_HalfVectorDumper,), {"oid": info.oid})
-        conn.adapters.register_dumper(HalfVector, dumper)
-        conn.adapters.register_loader(info.oid, _HalfVectorLoader)
+        register_halfvec(conn, info)
         # HNSW returns at most ef_search rows; the retriever asks for 100 candidates.
         conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
         # Like SQLite's busy timeout: a lock another session holds longer is DatabaseLocked.
@@ -177,6 +154,13 @@ class PostgresDatabase:
         """Run a statement once for each row of parameters (pipelined)."""
         if rows:
             self._call(lambda conn: conn.cursor(binary=True).executemany(translate(sql), rows))
+
+    def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Append rows with one binary COPY."""
+        if rows:
+            self._call(lambda conn: copy_rows(conn, table, columns, rows))
 
     @contextmanager
     def _begun(self, first: str | None) -> Iterator[None]:

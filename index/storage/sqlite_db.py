@@ -96,6 +96,13 @@ class SQLiteDatabase:
         with self._lock:
             self._db.executemany(sql, rows)
 
+    def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """One prepared INSERT for every row (SQLite's fastest way in)."""
+        marks = ", ".join("?" * len(columns))
+        self.run_many(f"INSERT INTO {table}({', '.join(columns)}) VALUES({marks})", rows)
+
     @contextmanager
     def _begun(self, begin: str) -> Iterator[None]:
         with translated(self.path), self._lock:

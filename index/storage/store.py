@@ -14,6 +14,7 @@ from index.storage.migrations import migrate
 from index.storage.rows import article_row, now, source_row
 from index.storage.vector_rows import VectorRows
 
+CHUNK_ROWS = 300  # chunks inserted by one statement (3 parameters each, under SQLite's limit)
 _ARTICLE_COLUMNS = "a.id, a.title, a.url, a.source_name, a.published, a.source_id"
 
 
@@ -212,20 +213,27 @@ class Store:
             )
             assert row is not None
             article_id = int(row[0])  # type: ignore[call-overload]
-            stored = []
-            for chunk in chunks:
-                added = self.db.one(
-                    "INSERT INTO chunks(article_id, ordinal, text) VALUES(?,?,?) RETURNING id",
-                    (article_id, chunk.ordinal, chunk.text),
-                )
-                assert added is not None
-                stored.append(Chunk(int(added[0]), article_id, chunk.ordinal, chunk.text))  # type: ignore[call-overload]
+            stored = self._add_chunks(article_id, chunks)
             if vectors is not None:
                 self.vectors.insert([c.id for c in stored], vectors)
         article = Article(
             article_id, draft.title, draft.url, draft.source, draft.published, source_id
         )
         return article, stored
+
+    def _add_chunks(self, article_id: int, chunks: Sequence[ChunkDraft]) -> list[Chunk]:
+        """An article's chunks, a statement per CHUNK_ROWS (one round trip, not one a chunk)."""
+        ids: dict[int, int] = {}
+        for at in range(0, len(chunks), CHUNK_ROWS):
+            part = chunks[at : at + CHUNK_ROWS]
+            rows = self.db.rows(
+                "INSERT INTO chunks(article_id, ordinal, text) VALUES "
+                + ", ".join(["(?,?,?)"] * len(part))
+                + " RETURNING ordinal, id",  # RETURNING's order is not promised: by ordinal
+                [value for chunk in part for value in (article_id, chunk.ordinal, chunk.text)],
+            )
+            ids.update((int(ordinal), int(id_)) for ordinal, id_ in rows)  # type: ignore[call-overload]
+        return [Chunk(ids[c.ordinal], article_id, c.ordinal, c.text) for c in chunks]
 
     def chunk_ids(self) -> np.ndarray:
         """Every chunk id, ascending, as int64."""

@@ -15,6 +15,7 @@ from index.storage.database import Database
 
 STORED = np.dtype("<f2")
 READ_BATCH = 50_000
+INSERT_ROWS = 500  # vectors a statement inserts (2 parameters each)
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,14 @@ class VectorRows:
         """Store vectors by chunk id; the caller owns the transaction (or each row is one)."""
         vector = self._db.vector
         rows = [(int(i), vector(blob)) for i, blob in zip(ids, encode(vectors), strict=True)]
-        self._db.run_many(
-            f"INSERT INTO {table}(chunk_id, vector) VALUES(?, ?) ON CONFLICT DO NOTHING", rows
-        )
+        for at in range(0, len(rows), INSERT_ROWS):  # one statement (one round trip) a part
+            part = rows[at : at + INSERT_ROWS]
+            self._db.run(
+                f"INSERT INTO {table}(chunk_id, vector) VALUES "
+                + ", ".join(["(?, ?)"] * len(part))
+                + " ON CONFLICT DO NOTHING",
+                [value for row in part for value in row],
+            )
 
     def add(self, ids: Sequence[int], vectors: np.ndarray, table: str = "chunk_vectors") -> None:
         """Store vectors of chunks in one transaction; chunks deleted meanwhile are skipped."""
