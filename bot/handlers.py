@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import buttons, metrics, render, stories, written
+from bot import buttons, followups, metrics, render, stories, written
 from bot.context import Command, Context, is_admin, run_archive
 from bot.leases import question_wait
 from bot.replies import reply, typing
@@ -31,10 +31,6 @@ ADMIN_COMMANDS: tuple[Command, ...] = ()
 APOLOGY = N_("Sorry, something went wrong there. Please try again in a moment.")
 EXAMPLE = N_("What did the US offer Ukraine?")
 LEADING_COMMAND = re.compile(r"^/\w+(@\w+)?\s*")
-# chat_data keys: the chat's last standalone question, and the rewritten questions by message id
-LAST_QUESTION = "last_question"
-REWRITTEN = "rewritten"
-REWRITTEN_KEPT = 100
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -166,22 +162,16 @@ def addressed_to_bot(message: Message, bot_id: int, username: str) -> bool:
 
 async def answer_new(message: Message, question: str, context: Context) -> None:
     """A new question: a follow-up ("and France?") is read with the chat's last question."""
-    memory = context.chat_data if context.chat_data is not None else {}
-    standalone = rewrite_followup(memory.get(LAST_QUESTION), question)
+    chat_id = message.chat.id
+    standalone = rewrite_followup(await followups.last_question(context, chat_id), question)
     rewritten = standalone != " ".join(question.split())
     taken = render.text(render.shorten(standalone))
     note = _("<i>Taking it as: {question}</i>", question=taken) if rewritten else ""
-    previous = memory.get(LAST_QUESTION)
-    # Remembered before the reply goes out: the user's next message may follow up on it at once.
-    memory[LAST_QUESTION] = standalone
+    # Remembered before the reply goes out: the user's next message may follow up on it at
+    # once, on this replica or another; "More ▸" under the answer goes on with it too.
+    await followups.remember(context, chat_id, message.message_id, standalone)
     if not await answer(message, standalone, context, note=note):
-        memory[LAST_QUESTION] = previous
-        return
-    if rewritten:  # so that "More ▸" under the answer goes on with the standalone question
-        kept: dict[int, str] = memory.setdefault(REWRITTEN, {})
-        kept[message.message_id] = standalone
-        for old in list(kept)[:-REWRITTEN_KEPT]:
-            del kept[old]
+        await followups.remember(context, chat_id, message.message_id, None)
 
 
 async def answer(
@@ -271,7 +261,7 @@ async def more(update: Update, context: Context) -> None:
         return
     await query.answer()
     question = question_text(asked.text, context.bot.username)
-    question = (context.chat_data or {}).get(REWRITTEN, {}).get(asked.message_id, question)
+    question = await followups.asked_question(context, asked.chat.id, asked.message_id) or question
     await answer(asked, question, context, offset, query.from_user.id)
 
 

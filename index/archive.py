@@ -26,6 +26,7 @@ from index.records import (
 )
 from index.search.retrieve import Ranking, Retriever
 from index.settings import Settings
+from index.storage.chat_questions import ChatQuestions
 from index.storage.database import SQLITE_FILE, archive_target, is_url
 from index.storage.database_vectors import DatabaseVectors
 from index.storage.faults import read_only, translate, translated, writable
@@ -107,6 +108,7 @@ class Archive:
         )
         self.keywords = KeywordIndex(self.store.keywords, self.data_dir / FOLDER)
         self.leases = Leases(self.store.db)
+        self.questions = ChatQuestions(self.store.db)
         self._leading: dict[str, bool] = {}
         self.retriever = Retriever(settings, self.store, self.vectors, self.keywords, self.embedder)
         self.stories = Stories(settings, self.store, self.retriever, self.vectors, self.embedder)
@@ -407,6 +409,20 @@ class Archive:
     def set_chat_language(self, chat_id: int, language: str, *, chosen: bool) -> None:
         """Remember a chat's language; a seen one never replaces a chosen one."""
         self.store.set_chat_language(chat_id, language, chosen)
+
+    def remember_question(self, chat_id: int, message_id: int, question: str | None) -> None:
+        """Record the question a chat's message asked, shared by every replica (None: forget
+        it, as it was not answered after all)."""
+        if question is None:
+            self.questions.forget(chat_id, message_id)
+        else:
+            self.questions.remember(chat_id, message_id, question)
+
+    def chat_question(self, chat_id: int, message_id: int | None = None) -> str | None:
+        """The question a message asked, or (no message) the chat's last recent question."""
+        if message_id is None:
+            return self.questions.last(chat_id)
+        return self.questions.asked(chat_id, message_id)
 
     def counts(self) -> Counts:
         """How many articles and passages the archive holds."""

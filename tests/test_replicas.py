@@ -208,6 +208,31 @@ def test_health_and_metrics_read_the_replica_and_its_archive(cluster: Cluster) -
     assert "newsbot_cache_lag_vectors 0.0" in lines
 
 
+def test_a_follow_up_answered_by_the_other_replica_is_read_in_context(cluster: Cluster) -> None:
+    fake, proxy, user = cluster.fake, cluster.proxy, 40_000
+    backends = [("127.0.0.1", port) for port in cluster.ports]
+
+    def handled(since: list[int]) -> int:
+        """The replica the proxy passed the one update since `since` to."""
+        fake.wait(lambda: sum(proxy.forwarded[b] for b in backends) > sum(since), timeout=30)
+        return next(n for n, b in enumerate(backends) if proxy.forwarded[b] > since[n])
+
+    before = [proxy.forwarded[b] for b in backends]
+    (first,) = fake.replies(fake.send(SEED_QUESTION, user))
+    first_by = handled(before)
+    before = [proxy.forwarded[b] for b in backends]
+    follow_up = fake.send("and France?", user)
+    (second,) = fake.replies(follow_up)
+    second_by = handled(before)
+    fake.press(second, "more:3", user)  # "More ▸" lands on the first replica again
+    _, more = fake.replies(follow_up, count=2)
+
+    assert first_by != second_by  # round robin: the follow-up went to the other replica
+    assert "Taking it as" not in first.text
+    assert second.text.startswith("Taking it as: What did France offer Ukraine?\n"), second.text
+    assert "“What did France offer Ukraine?”" in more.text, more.text
+
+
 def test_a_replica_killed_mid_crowd_loses_nothing_telegram_redelivers(cluster: Cluster) -> None:
     fake = cluster.fake
     assert fake.webhook is not None

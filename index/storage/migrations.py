@@ -192,6 +192,18 @@ MIGRATIONS: tuple[str | Migration, ...] = (
     );
     CREATE INDEX IF NOT EXISTS question_times_user ON question_times(user_id, asked);
     """,
+    # 8 (pgrest): the questions asked in each chat (as answered, a follow-up read in context),
+    # so a follow-up or "More ▸" that reaches another replica still has its chat's context.
+    """
+    CREATE TABLE IF NOT EXISTS chat_questions (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        asked DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX IF NOT EXISTS chat_questions_asked ON chat_questions(chat_id, asked);
+    """,
 )
 
 
