@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import REPO, cli_env
+from conftest import REPO, SEED_QUESTION, SEED_TITLE, cli_env
 from postgres_server import PostgresServer
 
 from index.archive import Archive
@@ -117,3 +117,18 @@ def test_sigkill_during_an_import_leaves_index_check_ok(
         assert before < reopened.counts().articles < before + 40
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_database_vector_search_answers_from_pgvectors_hnsw_index(
+    settings: Settings, embedder: Embedder
+) -> None:
+    settings = settings.model_copy(update={"vector_search": "database"})
+    with Archive.open(settings, embedder=embedder) as archive:
+        archive.seed()
+        hits = archive.vectors().search(embedder.embed_queries([SEED_QUESTION]), 3)[1][0]
+
+        assert archive.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
+        assert archive.passage(int(hits[0])).article.title == SEED_TITLE  # type: ignore[union-attr]
+        assert archive.store.db.one("SELECT to_regclass('chunk_vectors_hnsw_384')") != (None,)
+        assert archive.vectors().kind == "hnsw (database)"

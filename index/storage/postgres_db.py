@@ -31,6 +31,7 @@ MIGRATE_LOCK = WRITE_LOCK + 1
 SEQUENCE_COLUMNS = {"chunk_deletions": "seq"}  # other tables' keys are `id`
 CONNECT_TRIES = 3
 EF_SEARCH = 200
+HNSW_BUILD_MEMORY = "2GB"  # an upper bound: taken only as the graph grows
 T = TypeVar("T")
 
 
@@ -244,10 +245,17 @@ class PostgresDatabase:
 
     def index_vectors(self, dim: int) -> None:
         """Build the HNSW index the `database` vector search uses, unless it is there."""
-        self.run(
-            f"CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw_{int(dim)} ON chunk_vectors "
-            f"USING hnsw ((CAST(vector AS halfvec({int(dim)}))) halfvec_ip_ops)"
-        )
+        name = f"chunk_vectors_hnsw_{int(dim)}"
+        if self.one("SELECT to_regclass(?)", (name,)) != (None,):
+            return
+        with self.transaction():
+            # The graph is built fast while it fits in maintenance_work_mem (64 MB by default:
+            # ~50k passages); 1M passages of 384 dimensions need about 1.3 GB.
+            self.run(f"SET LOCAL maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
+            self.run(
+                f"CREATE INDEX IF NOT EXISTS {name} ON chunk_vectors "
+                f"USING hnsw ((CAST(vector AS halfvec({int(dim)}))) halfvec_ip_ops)"
+            )
 
     def greatest(self, first: str, second: str) -> str:
         """PostgreSQL's GREATEST."""
