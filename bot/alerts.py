@@ -12,7 +12,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import metrics, render
+from bot import metrics, render, sending
 from bot.buttons import REMOVE_TOPIC
 from bot.context import Command, Context, run_archive
 from bot.handlers import question_text, reply
@@ -152,9 +152,10 @@ async def deliver_alerts(context: Context) -> None:
 async def send(
     context: Context, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
 ) -> bool:
-    """Send through the bot's rate limiter; a chat that blocked the bot is paused, not retried."""
+    """Send through the bot's rate limiter, with the retries and fallbacks answers get; a chat
+    that blocked the bot is paused, not retried."""
     try:
-        await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+        await sending.deliver(context.bot, chat_id, text, reply_markup=keyboard)
     except Forbidden as error:
         log.info("Chat %s blocked the bot (%s): its alerts are paused", chat_id, error)
         await run_archive(context, _alerts(context).pause, chat_id)

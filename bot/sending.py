@@ -14,8 +14,9 @@ import asyncio
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -23,6 +24,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.render import split_html, units
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEND_TRIES = 5  # one send and up to four retries
 FIRST_WAIT = 0.5  # seconds before the first retry, doubled each time
@@ -45,11 +47,12 @@ def retryable(error: TelegramError) -> bool:
     return error.message == "Invalid server response"  # an answer that is not JSON
 
 
-async def _with_retries(bot: Bot, chat_id: int, text: str, params: dict[str, Any]) -> Message:
+async def retried(chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Bot API call, again after the faults that surely did not deliver it."""
     wait = FIRST_WAIT
     for attempt in range(1, SEND_TRIES + 1):
         try:
-            return await bot.send_message(chat_id, text, **params)
+            return await call()
         except TelegramError as error:
             if attempt == SEND_TRIES or not retryable(error):
                 raise
@@ -65,21 +68,30 @@ async def _with_retries(bot: Bot, chat_id: int, text: str, params: dict[str, Any
     raise AssertionError("unreachable")
 
 
-async def send(bot: Bot, chat_id: int, text: str, **params: Any) -> Message | None:
-    """Send an HTML message however Telegram misbehaves; None when it could not be delivered."""
+async def deliver(bot: Bot, chat_id: int, text: str, **params: Any) -> Message:
+    """Send an HTML message with retries and the plain-text and split fallbacks; what still
+    fails is raised (Forbidden: the chat blocked the bot), for callers that act on it."""
     try:
-        return await _with_retries(bot, chat_id, text, params)
+        return await retried(chat_id, lambda: bot.send_message(chat_id, text, **params))
     except BadRequest as error:
         said = error.message.lower()
         if "can't parse entities" in said:
             log.warning(
                 "Chat %s: Telegram refused the HTML (%s); sent as plain text", chat_id, error
             )
-            return await send(bot, chat_id, plain_text(text), **{**params, "parse_mode": None})
+            return await deliver(bot, chat_id, plain_text(text), **{**params, "parse_mode": None})
         parts = split_html(text, max(MIN_PART, units(text) // 2))  # halves, then again
         if "message is too long" in said and len(parts) > 1:
             return await _send_parts(bot, chat_id, parts, params)
         raise  # another refusal is a bug of ours: the update's error handler apologises
+
+
+async def send(bot: Bot, chat_id: int, text: str, **params: Any) -> Message | None:
+    """Send an HTML message however Telegram misbehaves; None when it could not be delivered."""
+    try:
+        return await deliver(bot, chat_id, text, **params)
+    except BadRequest:
+        raise
     except Forbidden as error:
         log.warning("Chat %s: not sent, the bot is blocked or removed there: %s", chat_id, error)
     except TelegramError as error:
@@ -93,12 +105,11 @@ async def send(bot: Bot, chat_id: int, text: str, **params: Any) -> Message | No
     return None
 
 
-async def _send_parts(
-    bot: Bot, chat_id: int, parts: list[str], params: dict[str, Any]
-) -> Message | None:
+async def _send_parts(bot: Bot, chat_id: int, parts: list[str], params: dict[str, Any]) -> Message:
     """The parts in order; buttons go under the last one."""
     first = {key: value for key, value in params.items() if key != "reply_markup"}
     sent = None
     for number, part in enumerate(parts, start=1):
-        sent = await send(bot, chat_id, part, **(params if number == len(parts) else first))
+        sent = await deliver(bot, chat_id, part, **(params if number == len(parts) else first))
+    assert sent is not None
     return sent

@@ -12,6 +12,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot import metrics, render
 from bot.context import Context, run_archive
+from bot.sending import deliver, retried
 from index.records import Answer
 from index.written.write import write_answer
 
@@ -45,9 +46,11 @@ class GrowingReply:
         """Send the first version, or edit the message to `text`."""
         if text == self.shown and keyboard is None:
             return
-        if self.sent is None:
-            self.sent = await self.asked.get_bot().send_message(
-                self.asked.chat.id,
+        chat_id = self.asked.chat.id
+        if self.sent is None:  # with the retries and fallbacks every answer gets
+            self.sent = await deliver(
+                self.asked.get_bot(),
+                chat_id,
                 text,
                 reply_markup=keyboard,
                 reply_parameters=ReplyParameters(
@@ -58,8 +61,9 @@ class GrowingReply:
                 ),
             )
         else:
+            sent = self.sent
             try:
-                await self.sent.edit_text(text, reply_markup=keyboard)
+                await retried(chat_id, lambda: sent.edit_text(text, reply_markup=keyboard))
             except BadRequest as error:  # "message is not modified" and the like
                 log.warning("Could not edit the growing reply: %s", error)
         self.shown, self.last_edit = text, time.monotonic()

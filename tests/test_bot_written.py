@@ -84,3 +84,21 @@ def test_model_failure_sends_the_extractive_answer(world: World) -> None:
 
     assert SEED_TITLE in reply.text and "intelligence" in reply.text.lower()
     assert reply.buttons and fake.rejected == []
+
+
+def test_telegrams_faults_under_a_written_answer_are_retried_as_for_any_answer(
+    world: World,
+) -> None:
+    fake, model = world.fake, world.model
+    model.script.reply, model.script.failure, model.script.piece_delay = WRITTEN, "", 0.08
+    user = next(users)
+    fake.fail_next("sendMessage", user, 502, "Bad Gateway")
+    fake.fail_next("editMessageText", user, 500, "Internal Server Error")
+    question = fake.send(SEED_QUESTION, user)
+
+    fake.wait(lambda: any(s.buttons for s in fake.replies_now(question)))
+    final = fake.replies_now(question)[-1]
+    tries = [m for m, p in fake.calls if m == "sendMessage" and p.get("chat_id") == user]
+
+    assert "5% of GDP. [2]" in final.text  # the written answer, not the extractive fallback
+    assert len(tries) == 2  # the refused first send, then the one that arrived
