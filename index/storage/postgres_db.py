@@ -119,7 +119,7 @@ class PostgresDatabase:
 
     def _revive(self) -> None:
         """A connection the server dropped earlier is opened again before it is used."""
-        if self._conn.broken or self._conn.closed:
+        if self._conn.broken:
             self._conn = self._connect()
 
     @contextmanager
