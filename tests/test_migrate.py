@@ -23,6 +23,7 @@ def test_sqlite_to_postgresql_and_back(
     archive: Archive, embedder: Embedder, postgres: PostgresServer, tmp_path: Path
 ) -> None:
     url = postgres.new_database()
+    archive.set_chat_language(42, "uk", chosen=True)  # a chat's /language goes along
     counts = archive.counts()
     embedded = embedder.passages_embedded
     try:
@@ -34,6 +35,7 @@ def test_sqlite_to_postgresql_and_back(
             assert check(on_postgres).ok
             assert on_postgres.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
             assert len(on_postgres.vectors()) == counts.chunks
+            assert on_postgres.chat_language(42) == ("uk", True)
             with pytest.raises(ArchiveError, match="already holds an archive"):
                 archive.copy_to(url)  # never into an archive
             back = tmp_path / "back"

@@ -2,8 +2,8 @@
 
 Nothing is re-embedded: vectors travel as the same float16 values. The copy is one transaction
 on the target, so a copy that fails or is killed leaves the target as empty as it was.
-Logs and caches (removal log, leases, question times, an unfinished rebuild) stay behind: the
-target's caches are built from its rows on open.
+Logs and caches (removal log, leases, question times, chats' recent questions, an unfinished
+rebuild) stay behind: the target's caches are built from its rows on open.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ TABLES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
                        "created_at", "paused"), "id"),
     ("digests", ("chat_id", "time", "last_sent", "after_chunk"), None),
     ("alerts_sent", ("subscription_id", "story", "article_id", "sent_at"), None),
+    ("chat_languages", ("chat_id", "language", "chosen"), None),
 )  # fmt: skip
 SEQUENCES = ("sources", "articles", "chunks", "subscriptions")
 
