@@ -111,8 +111,27 @@ class Settings(BaseSettings):
         alias="NEWSBOT_MIN_SCORE",
         description="Relevance floor (cosine); below it the archive has nothing on the question.",
     )
+    min_score_across: float = Field(
+        0.25,
+        ge=-1.0,
+        le=1.0,
+        alias="NEWSBOT_MIN_SCORE_ACROSS",
+        description=(
+            "Relevance floor for a passage in another script than the question (a Ukrainian "
+            "question, an English article): cosines across languages run about 0.15 lower."
+        ),
+    )
     answer_sentences: int = Field(
         3, ge=1, le=10, alias="NEWSBOT_ANSWER_SENTENCES", description="Sentences in an answer."
+    )
+    answer_meaning: Literal["off", "across", "always"] = Field(
+        "across",
+        alias="NEWSBOT_ANSWER_MEANING",
+        description=(
+            "When the answer reads sentences by meaning (the model embeds the cited "
+            "sentences): across languages (a Cyrillic question, or a cited passage in another "
+            "script than the question), always, or off (words only)."
+        ),
     )
     max_question_chars: int = Field(
         1000,

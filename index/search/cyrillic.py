@@ -31,8 +31,10 @@ _STOPWORDS_RU = """
 """
 STOPWORDS = frozenset(_STOPWORDS_UK.split()) | frozenset(_STOPWORDS_RU.split())
 
+# Every case of "which": the Russian prepositional "каком" ("в каком штате") asks a place.
 _WHICH = (
-    r"як(ий|а|е|і|ого|ої|ому|ій|у|им|ими|их)|как(ой|ая|ое|ие|ого|ую|им|ими|их)|котор\w+|котр\w+"
+    r"як(ий|а|е|і|ого|ої|ому|ій|у|ою|им|ими|их)|"
+    r"как(ой|ая|ое|ие|ого|ому|ом|ую|ою|им|ими|их)|котор\w+|котр\w+"
 )
 # What kind of thing a question asks for (the composer's rules, as for English).
 ASKS_NAME = (

@@ -17,6 +17,7 @@ from index.search.answer import compose_answer, select_hits
 from index.search.dates import time_range
 from index.search.fusion import Tuning, date_bonus, fuse, scaled, title_bonus
 from index.search.keyword import keyword_search, query_terms
+from index.search.meaning import script, sentence_cosines, wanted
 from index.settings import Settings
 from index.storage.database_vectors import DatabaseVectors
 from index.storage.keywords import KeywordIndex
@@ -196,7 +197,7 @@ class Retriever:
         middle = time.perf_counter()
         ranked = self.rerank(question, found, scores)
         if floor:
-            ranked = self._above_floor(ranked, found.cosine, found.keyword)
+            ranked = self._above_floor(question, ranked, found.cosine, found.keyword)
         timings = replace(
             found.timings,
             fuse=(middle - start) * 1000,
@@ -205,16 +206,34 @@ class Retriever:
         return Ranking(tuple(ranked), bool(ranked), timings)
 
     def _above_floor(
-        self, ranked: list[Hit], cosine: dict[int, float], keyword: dict[int, float]
+        self, question: str, ranked: list[Hit], cosine: dict[int, float], keyword: dict[int, float]
     ) -> list[Hit]:
-        """Hits close enough in meaning, or, where no cosine is known, strong on keywords."""
-        if cosine and max(cosine.values()) < self.settings.min_score:
+        """Hits close enough in meaning, or, where no cosine is known, strong on keywords.
+
+        A passage in another script than the question has the lower `min_score_across`.
+        """
+        settings = self.settings
+        asked = script(question)
+        close = {
+            hit.chunk.id
+            for hit in ranked
+            if hit.chunk.id in cosine
+            and (
+                cosine[hit.chunk.id] >= settings.min_score
+                or (
+                    bool(asked)
+                    and cosine[hit.chunk.id] >= settings.min_score_across
+                    and script(hit.chunk.text) not in ("", asked)
+                )
+            )
+        }
+        if cosine and not close:
             return []
         best_keyword = max(keyword.values(), default=0.0)
         return [
             hit
             for hit in ranked
-            if cosine.get(hit.chunk.id, -1.0) >= self.settings.min_score
+            if hit.chunk.id in close
             or (
                 hit.chunk.id not in cosine
                 and keyword.get(hit.chunk.id, 0.0) >= KEYWORD_FLOOR * best_keyword
@@ -236,5 +255,13 @@ class Retriever:
         return self.compose(question, chosen, now)
 
     def compose(self, question: str, hits: list[Hit], now: date | None = None) -> Answer:
-        """The sentences of the hits that answer the question; no model call."""
-        return compose_answer(question, hits, self.settings.answer_sentences, now=now)
+        """The sentences of the hits that answer the question, by words, and by meaning where
+        `answer_meaning` wants it (one model call for the sentences not yet remembered)."""
+        meaning = (
+            sentence_cosines(self.embedder, question, hits)
+            if wanted(self.settings.answer_meaning, question, hits)
+            else []
+        )
+        return compose_answer(
+            question, hits, self.settings.answer_sentences, now=now, meaning=meaning
+        )

@@ -78,7 +78,7 @@ class Weights:
     passage: float = 0.9  # the passage's retrieval score (best 1)
     lead: float = 0.4  # near the start of its article
     stale: float = 0.2  # an older occurrence of a story than the latest one cited
-    meaning: float = 0.0  # cosine of the sentence's vector with the question's, where known
+    meaning: float = 2.0  # cosine (rescaled) of the sentence with the question, where read
     missing: float = 0.4  # share of the score left when the asked-for kind is missing
     floor: float = 0.3  # a sentence scoring no more than this is no answer
     keep: float = 0.6  # more sentences only if they score this share of the best
@@ -117,11 +117,17 @@ def leans_back(sentence: str) -> bool:
 
 
 def asked_kind(question: str) -> str:
-    """What the question asks for: 'number', 'date', 'name', or '' for anything else."""
-    for kind, pattern in _ASKS:
-        if pattern.search(question):
-            return kind
-    return ""
+    """What the question asks for: 'number', 'date', 'name', or '' for anything else.
+
+    The phrase nearest the question's start decides: "Which country was hit when …" asks a
+    name; at the same place, the order of `_ASKS` ("how many" before "how").
+    """
+    found = [
+        (match.start(), order, kind)
+        for order, (kind, pattern) in enumerate(_ASKS)
+        if (match := pattern.search(question))
+    ]
+    return min(found)[2] if found else ""
 
 
 @dataclass(frozen=True)
