@@ -17,13 +17,15 @@ from index.search.answer import split_sentences
 
 MeaningMode = Literal["off", "across", "always"]
 
+SAMPLE = 240  # characters of a text that tell its script (the English answer path pays for it)
 _LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 def script(text: str) -> str:
-    """'latin' or 'cyrillic', whichever the text has more letters of; '' with neither."""
-    latin, cyrillic = len(_LATIN.findall(text)), len(_CYRILLIC.findall(text))
+    """'latin' or 'cyrillic', whichever the text's start has more letters of; '' with neither."""
+    start = text[:SAMPLE]
+    latin, cyrillic = len(_LATIN.findall(start)), len(_CYRILLIC.findall(start))
     if not latin and not cyrillic:
         return ""
     return "cyrillic" if cyrillic > latin else "latin"
