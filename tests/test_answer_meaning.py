@@ -95,6 +95,17 @@ def test_an_english_question_over_an_english_article_needs_no_meaning(
     assert "12,000 books" in ask(question, "off")
 
 
+def test_an_answer_in_other_words_is_found_when_meaning_is_always_read(
+    ask: Callable[..., str],
+) -> None:
+    # "volumes ... take home" is "books ... borrow": English over English reads words only by
+    # default (meaning measured no gain there), and NEWSBOT_ANSWER_MEANING=always reads both.
+    question = "How many volumes can visitors take home from the ferry library?"
+
+    assert "12,000 books" in ask(question, "always")
+    assert "12,000 books" not in ask(question, "across")
+
+
 def test_scripts_tell_when_words_cannot_match() -> None:
     assert script("Що США запропонували Україні?") == "cyrillic"
     assert script("What did the US offer Ukraine?") == "latin"
