@@ -1,6 +1,6 @@
 """A question's cost on a real archive, stage by stage, against the bare model's floor.
 
-    .venv/bin/python scripts/bench_query.py --data-dir DIR [--questions N]
+    .venv/bin/python scripts/bench_query.py --data-dir DIR [--questions N] [--translated FILE]
 
 DIR holds an imported archive (e.g. the RealTime QA corpus that `newsbot eval` imports).
 Each question is asked on its own quiz date. The floor is what LangChain's FAISS store does
@@ -38,6 +38,14 @@ def dated_questions(corpus: Path, count: int) -> list[tuple[str, date]]:
     """The first `count` quiz questions with the day each was asked."""
     rows = [json.loads(line) for line in (corpus / "questions.jsonl").open(encoding="utf-8")]
     return [(row["question"], date.fromisoformat(row["date"])) for row in rows[:count]]
+
+
+def translated_questions(corpus: Path, translations: Path) -> list[tuple[str, date]]:
+    """Translated questions (JSON Lines: id, question), each on its English question's day."""
+    rows = [json.loads(line) for line in (corpus / "questions.jsonl").open(encoding="utf-8")]
+    days = {str(row["id"]): date.fromisoformat(row["date"]) for row in rows}
+    asked = [json.loads(line) for line in translations.open(encoding="utf-8") if line.strip()]
+    return [(row["question"], days[str(row["id"])]) for row in asked]
 
 
 def p(values: list[float], share: float) -> float:
@@ -96,9 +104,16 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="an imported archive")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="RealTime QA JSONL folder")
     parser.add_argument("--questions", type=int, default=120, help="questions to ask")
+    parser.add_argument(
+        "--translated", type=Path, help="ask these translations (../shared/bench/xling) instead"
+    )
     args = parser.parse_args()
     settings = Settings(_env_file=None, data_dir=args.data_dir)  # type: ignore[call-arg]
-    asked = dated_questions(args.corpus, args.questions)
+    asked = (
+        translated_questions(args.corpus, args.translated)[: args.questions]
+        if args.translated
+        else dated_questions(args.corpus, args.questions)
+    )
     archive = Archive.open(settings)
     try:
         stages = newsbot_times(archive, asked)
