@@ -14,6 +14,7 @@ from typing import Literal
 from index.embed.factory import TextEmbedder
 from index.records import Hit
 from index.search.answer import split_sentences
+from index.search.sentences import leans_back
 
 MeaningMode = Literal["off", "across", "always"]
 
@@ -45,6 +46,15 @@ def wanted(mode: MeaningMode, question: str, hits: Sequence[Hit]) -> bool:
     return mode == "always" or (mode == "across" and crosses_languages(question, hits))
 
 
+def _read(sentences: list[str]) -> list[str]:
+    """Each sentence as the model should read it: one that opens with a pronoun or connective
+    ("They will also …") with the sentence it leans on, as the word rules read it."""
+    return [
+        f"{sentences[i - 1]} {text}" if i and leans_back(text) else text
+        for i, text in enumerate(sentences)
+    ]
+
+
 def sentence_cosines(
     embedder: TextEmbedder, question: str, hits: Sequence[Hit]
 ) -> list[list[float]]:
@@ -53,7 +63,7 @@ def sentence_cosines(
     The question's vector is the one retrieval embedded (the embedder remembers it); the
     sentences go to the model in one batch, and repeated ones are remembered too.
     """
-    passages = [split_sentences(hit.chunk.text) for hit in hits]
+    passages = [_read(split_sentences(hit.chunk.text)) for hit in hits]
     texts = list(dict.fromkeys(text for row in passages for text in row))
     if not texts:
         return [[] for _ in hits]
