@@ -11,15 +11,15 @@ from cli.wiring import archive_errors
 from index.archive import Archive
 from index.i18n import _, _n
 from index.settings import Settings
-from index.upgrade import model_is_stale, upgrade
+from index.upgrade import model_is_stale, upgrade, upgrade_settings
 
 
 @click.command("upgrade")
 @click.pass_obj
 @archive_errors
 def upgrade_command(settings: Settings) -> None:
-    """Re-embed only if EMBEDDING_MODEL changed; rebuild the keyword index if its analyzer did."""
-    with Archive.open(settings, check_model=False) as archive:
+    """Re-embed only for a new model (unset: the default); rebuild a changed keyword index."""
+    with Archive.open(upgrade_settings(settings), check_model=False) as archive:
         total = archive.counts().chunks if model_is_stale(archive) else 0
         with tqdm(total=total, desc="Re-embedding", unit=" passages", file=sys.stderr) as bar:
             done = upgrade(archive, progress=bar.update)

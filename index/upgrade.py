@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.archive import Archive
+from index.embed.factory import DEFAULT_MODEL, followed_model
 from index.i18n import _
 from index.importing import Progress
+from index.settings import Settings
 from index.storage.keywords import FOLDER
 from index.storage.vector_files import remove_path
 
@@ -31,6 +33,13 @@ def old_keyword_folders(data_dir: Path) -> list[Path]:
     return sorted(p for p in data_dir.glob("keywords-v*") if p.is_dir() and p.name != FOLDER)
 
 
+def upgrade_settings(settings: Settings) -> Settings:
+    """The settings an upgrade opens the archive with: EMBEDDING_MODEL, or unset the default."""
+    if settings.embedding_model.strip():
+        return settings
+    return settings.model_copy(update={"embedding_model": DEFAULT_MODEL})
+
+
 def model_is_stale(archive: Archive) -> bool:
     """Whether the stored vectors come from another model than the configured one."""
     stored = archive.store.get_meta("model")
@@ -40,7 +49,17 @@ def model_is_stale(archive: Archive) -> bool:
 def upgrade_notes(archive: Archive) -> list[str]:
     """What `newsbot index upgrade` would do, for `newsbot index check`."""
     notes = []
-    if model_is_stale(archive):
+    if followed_model(archive.settings, archive.store.get_meta("model") or ""):
+        notes.append(
+            _(
+                "The archive was built with the English {model}; `newsbot index upgrade` "
+                "re-embeds the passages with the default {default} (questions in Ukrainian, "
+                "Russian and ~100 languages).",
+                model=archive.embedder.name,
+                default=DEFAULT_MODEL,
+            )
+        )
+    elif model_is_stale(archive):
         notes.append(
             _(
                 "`newsbot index upgrade` re-embeds the passages with {model}.",

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real bundled model, loaded once, and archives in tmp_path."""
+"""Shared fixtures: the real bundled models, loaded once, and archives in tmp_path."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ os.environ.setdefault(
 )
 
 from index.archive import Archive
+from index.embed.factory import TextEmbedder, open_embedder
 from index.embed.sbert import Embedder
 from index.errors import WriterBusy
 from index.settings import Settings
@@ -36,8 +37,15 @@ __all__ = ["DATA", "REPO", "SEED_QUESTION", "SEED_TITLE", "cli_env"]  # the test
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real bundled all-MiniLM-L6-v2, shared so it loads once per test run."""
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> TextEmbedder:
+    """The default model (multilingual-e5-small) as the factory builds it, loaded once a run."""
+    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("default"))  # type: ignore[call-arg]
+    return open_embedder(settings)
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Embedder:
+    """The bundled English all-MiniLM-L6-v2 (EMBEDDING_MODEL=all-MiniLM-L6-v2), loaded once."""
     return Embedder()
 
 
@@ -81,7 +89,7 @@ def settings(tmp_path: Path, engine: str) -> Settings:
 
 
 @pytest.fixture
-def archive(settings: Settings, embedder: Embedder) -> Iterator[Archive]:
+def archive(settings: Settings, embedder: TextEmbedder) -> Iterator[Archive]:
     """An archive holding the bundled seeds."""
     opened = Archive(settings, embedder=embedder)
     opened.seed()

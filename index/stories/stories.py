@@ -6,7 +6,15 @@ import re
 from collections.abc import Callable
 from datetime import date
 
-from index.alerts.matching import KEYWORD_WEIGHT, TITLE_WEIGHT, lexical_bonus, topic_terms
+from index.alerts.matching import (
+    KEYWORD_WEIGHT,
+    TITLE_WEIGHT,
+    calibration,
+    cyrillic,
+    rescaled,
+    topic_terms,
+    word_credit,
+)
 from index.embed.factory import TextEmbedder
 from index.errors import ArchiveError
 from index.i18n import _
@@ -87,15 +95,18 @@ class Stories:
             return []
         query = self.embedder.embed_queries([topic])
         cosines, ids = index.search(query, min(TREND_DEPTH, len(index)))
-        threshold = self.settings.alert_score
+        model = calibration(self.embedder.name, self.settings.alert_score)
+        threshold = model.threshold
         floor = threshold - KEYWORD_WEIGHT - TITLE_WEIGHT
-        near = {int(i): float(c) for c, i in zip(cosines[0], ids[0], strict=True) if i >= 0}
+        scores = rescaled(cosines[0], self.embedder.cosine_floor)
+        near = {int(i): float(c) for c, i in zip(scores, ids[0], strict=True) if i >= 0}
         hits = self.store.hits([i for i, c in near.items() if c >= floor])
         terms = topic_terms(topic)
+        script = cyrillic(" ".join(terms))
         best: dict[int, tuple[Article, float]] = {}
         for chunk_id, hit in hits.items():
             text, title = frozenset(words(hit.chunk.text)), frozenset(words(hit.article.title))
-            score = near[chunk_id] + lexical_bonus(terms, text, title)
+            score = near[chunk_id] + word_credit(terms, script, text, title, model.cross_script)
             known = best.get(hit.article.id)
             if score >= threshold and (known is None or score > known[1]):
                 best[hit.article.id] = (hit.article, score)
