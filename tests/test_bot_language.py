@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
-from web_server import HONEY, Story, WebServer
+from web_server import SOLAR, TRAINS, Story, WebServer
 
 from bot.app import HANDLER_MODULES, build_application
 from index.archive import Archive
@@ -157,18 +157,48 @@ def test_an_english_question_finds_a_story_of_a_ukrainian_feed(world: World) -> 
     with added_from(world, LVIV) as added:
         answer = world.say("How much will the new pedestrian bridge in Lviv cost?", user, "en")
 
-        assert "1 article(s) added" in added
+        assert "2 article(s) added" in added  # the feed's first story is an English one
         assert f"[1] {LVIV.title}" in answer and "310" in answer
+
+
+def alerted(world: World, chat_id: int) -> list[str]:
+    """The alert messages a chat got."""
+    return [s.text for s in world.fake.in_chat(chat_id) if s.text.startswith("🔔")]
 
 
 def test_a_topic_subscribed_in_russian_alerts_on_an_english_story(world: World) -> None:
     user = next(users)
-    subscribed = world.say("/subscribe пчеловодство и урожай мёда", user, "ru")
-    with added_from(world, HONEY) as added:
+    subscribed = world.say("/subscribe ночные поезда в Европе", user, "ru")
+    with added_from(world, TRAINS) as added:  # beside the feed's first story, on solar power
         deadline = time.monotonic() + 60
-        while not (sent := [s for s in world.fake.in_chat(user) if s.text.startswith("🔔")]):
+        while not alerted(world, user):
             assert time.monotonic() < deadline, "no alert came"
             time.sleep(0.1)
+        time.sleep(1)  # a second message would have come by now
+        sent = alerted(world, user)
+        assert subscribed.startswith("Подписка оформлена") and "2 article(s) added" in added
+        assert len(sent) == 1 and TRAINS.title in sent[0] and SOLAR.title not in sent[0]
 
-        assert subscribed.startswith("Подписка оформлена") and "1 article(s) added" in added
-        assert len(sent) == 1 and HONEY.title in sent[0].text
+
+@pytest.mark.parametrize(
+    ("question", "found"),
+    [
+        ("chto SSHA predlozhili Ukraine", True),  # transliterated Russian
+        ("What США запропонували Україні?", True),  # mixed scripts and languages
+        ("Wat heeft de VS Oekraïne aangeboden?", True),  # Dutch
+        ("Kto wygrał mistrzostwa świata w jodłowaniu lam?", False),  # Polish, nothing on it
+    ],
+)
+def test_odd_questions_get_an_answer_or_nothing_in_the_users_language(
+    world: World, question: str, found: bool
+) -> None:
+    reply = world.say(question, next(users), "uk")
+
+    assert (f"[1] {SEED_TITLE}" in reply) == found
+    assert reply.startswith("В архіві немає нічого про") != found
+
+
+def test_an_emoji_question_is_asked_for_in_words_in_the_users_language(world: World) -> None:
+    reply = world.say("🇺🇸🤝🇺🇦❓", next(users), "ru")
+
+    assert reply.startswith("Задайте вопрос словами")

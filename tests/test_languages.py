@@ -15,7 +15,7 @@ from conftest import DATA, SEED_TITLE, cli_env
 from cli.main import main
 from index.archive import Archive
 from index.check import check
-from index.embed.factory import TextEmbedder, open_embedder
+from index.embed.factory import TextEmbedder
 from index.embed.sbert import Embedder
 from index.search.dates import DateRange, time_range
 from index.search.evaluate import Case, EvalDataError, translate_cases
@@ -32,22 +32,11 @@ BRIDGE_TITLE = "Львівська міська рада затвердила б
 CHESS_TITLE = "В Казани открылся первый в стране музей шахмат"
 
 
-@pytest.fixture(scope="session")
-def e5(tmp_path_factory: pytest.TempPathFactory) -> TextEmbedder:
-    """multilingual-e5-small as the factory builds it (unpacked and exported once a run)."""
-    data = tmp_path_factory.mktemp("e5")
-    return open_embedder(
-        Settings(_env_file=None, data_dir=data, embedding_model="multilingual-e5-small")  # type: ignore[call-arg]
-    )
-
-
 @pytest.fixture
-def languages(tmp_path: Path, e5: TextEmbedder) -> Iterator[Archive]:
-    """The seeds and the Ukrainian and Russian test articles, embedded with e5."""
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=tmp_path / "data", embedding_model="multilingual-e5-small"
-    )
-    with Archive(settings, embedder=e5) as archive:
+def languages(tmp_path: Path, embedder: TextEmbedder) -> Iterator[Archive]:
+    """The seeds and the Ukrainian and Russian test articles, on the default model."""
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    with Archive(settings, embedder=embedder) as archive:
         archive.seed()
         archive.import_paths([LANGUAGES])
         yield archive
@@ -173,9 +162,9 @@ def test_translated_questions_keep_the_english_date_and_gold(tmp_path: Path) -> 
 
 
 def test_upgrade_re_embeds_only_for_a_new_model_and_drops_old_keywords(
-    settings: Settings, embedder: Embedder, e5: TextEmbedder
+    settings: Settings, minilm: Embedder, embedder: TextEmbedder
 ) -> None:
-    with Archive(settings, embedder=embedder) as archive:
+    with Archive(settings, embedder=minilm) as archive:
         archive.seed()
         (archive.data_dir / "keywords-v1").mkdir()
         assert any("keywords-v1" in note for note in check(archive).notes)
@@ -184,24 +173,24 @@ def test_upgrade_re_embeds_only_for_a_new_model_and_drops_old_keywords(
 
         assert kept.re_embedded == 0 and kept.removed == ("keywords-v1",)
         assert (archive.data_dir / FOLDER).is_dir()
-    with Archive(settings, embedder=e5, check_model=False) as archive:
+    with Archive(settings, embedder=embedder, check_model=False) as archive:
         assert any("re-embeds" in note for note in check(archive).notes)
 
         moved = upgrade(archive)
 
         assert moved.re_embedded == archive.counts().chunks > 0
         assert check(archive).ok and not check(archive).notes
-    with Archive(settings, embedder=e5) as archive:  # the model check passes now
+    with Archive(settings, embedder=embedder) as archive:  # the model check passes now
         assert SEED_TITLE in _titles(archive, "Що США запропонували Україні?")
 
 
 def test_newsbot_index_upgrade_says_what_it_re_embedded(
-    settings: Settings, embedder: Embedder, e5: TextEmbedder
+    settings: Settings, minilm: Embedder, embedder: TextEmbedder
 ) -> None:
-    with Archive(settings, embedder=embedder) as archive:
+    with Archive(settings, embedder=minilm) as archive:
         archive.seed()
         passages = archive.counts().chunks
-    # The e5 fixture has unpacked and exported the model into the tests' model cache already.
+    # The embedder fixture has unpacked and exported e5 into the tests' model cache already.
     env = cli_env(settings.data_dir, EMBEDDING_MODEL="multilingual-e5-small")
 
     run = CliRunner().invoke(main, ["index", "upgrade"], env=env)

@@ -47,10 +47,10 @@ def onnx_int8(onnx_cache: Path) -> OnnxEmbedder:
 
 @pytest.mark.parametrize(("precision", "least_cosine"), [("fp32", 0.9999), ("int8", 0.98)])
 def test_vectors_match_torch(
-    onnx_cache: Path, embedder: Embedder, precision: Precision, least_cosine: float
+    onnx_cache: Path, minilm: Embedder, precision: Precision, least_cosine: float
 ) -> None:
     ours = OnnxEmbedder(cache_dir=onnx_cache, precision=precision).embed_queries(SENTENCES)
-    reference = embedder.embed_queries(SENTENCES)
+    reference = minilm.embed_queries(SENTENCES)
 
     assert ours.shape == reference.shape == (4, 384)
     assert ours.dtype == np.float32
@@ -59,16 +59,16 @@ def test_vectors_match_torch(
 
 
 def test_fp32_shares_the_archive_of_torch(
-    settings: Settings, embedder: Embedder, onnx: OnnxEmbedder
+    settings: Settings, minilm: Embedder, onnx: OnnxEmbedder
 ) -> None:
-    torch_archive = Archive(settings, embedder=embedder)
+    torch_archive = Archive(settings, embedder=minilm)
     torch_archive.seed()
     torch_archive.close()
 
     reopened = Archive(settings, embedder=onnx)
     reopened.import_paths([DATA / "volcano.txt"])
 
-    assert onnx.name == embedder.name
+    assert onnx.name == minilm.name
     assert reopened.ask(SEED_QUESTION).citations[0].title == SEED_TITLE
     assert reopened.ask("How many people were evacuated after the eruption?").found
 
@@ -84,17 +84,18 @@ def test_export_is_cached_and_reused(onnx: OnnxEmbedder, onnx_cache: Path) -> No
     assert sorted(onnx_cache.iterdir()) == exported
 
 
-def test_tokens_and_passages_match_torch(onnx: OnnxEmbedder, embedder: Embedder) -> None:
+def test_tokens_and_passages_match_torch(onnx: OnnxEmbedder, minilm: Embedder) -> None:
     text = (DATA / "volcano.txt").read_text()
 
-    assert onnx.token_spans(text) == embedder.token_spans(text)
-    assert onnx.count_tokens(text) == embedder.count_tokens(text)
+    assert onnx.token_spans(text) == minilm.token_spans(text)
+    assert onnx.count_tokens(text) == minilm.count_tokens(text)
     assert chunk_text(text, onnx.token_spans, 60, 10) == chunk_text(
-        text, embedder.token_spans, 60, 10
+        text, minilm.token_spans, 60, 10
     )
 
 
 def test_setting_picks_the_backend(settings: Settings) -> None:
+    settings = settings.model_copy(update={"embedding_model": "all-MiniLM-L6-v2"})
     default = open_embedder(settings)
     quantised = open_embedder(settings.model_copy(update={"embedding_backend": "onnx-int8"}))
     plain = open_embedder(settings.model_copy(update={"embedding_backend": "torch"}))
@@ -125,10 +126,10 @@ def test_questions_and_sentences_are_remembered(onnx: OnnxEmbedder) -> None:
 
 
 def test_archive_on_int8_answers_and_asks_for_a_rebuild_on_switch(
-    settings: Settings, embedder: Embedder, onnx_int8: OnnxEmbedder
+    settings: Settings, minilm: Embedder, onnx_int8: OnnxEmbedder
 ) -> None:
     onnx = onnx_int8
-    torch_archive = Archive(settings, embedder=embedder)
+    torch_archive = Archive(settings, embedder=minilm)
     torch_archive.seed()
     torch_archive.import_paths([DATA / "volcano.txt"])
     torch_answer = torch_archive.ask(SEED_QUESTION)

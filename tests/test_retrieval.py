@@ -240,7 +240,7 @@ def test_model_prefixes(name: str, expected: tuple[str, str]) -> None:
 
 
 def test_an_e5_named_model_reads_queries_and_passages_with_prefixes(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, minilm: Embedder
 ) -> None:
     folder = tmp_path / "local-e5-small"
     folder.symlink_to(bundled_model_path(), target_is_directory=True)
@@ -249,6 +249,6 @@ def test_an_e5_named_model_reads_queries_and_passages_with_prefixes(
     query = e5.embed_queries(["volcano erupts"])
     passage = e5.embed_passages(["volcano erupts"])
 
-    assert np.allclose(query, embedder.embed_queries(["query: volcano erupts"]), atol=1e-5)
-    assert np.allclose(passage, embedder.embed_queries(["passage: volcano erupts"]), atol=1e-5)
+    assert np.allclose(query, minilm.embed_queries(["query: volcano erupts"]), atol=1e-5)
+    assert np.allclose(passage, minilm.embed_queries(["passage: volcano erupts"]), atol=1e-5)
     assert not np.allclose(query, passage, atol=1e-3)

@@ -204,14 +204,14 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(
 
 
 def test_an_archive_written_by_the_previous_release_keeps_its_vectors(
-    embedder: Embedder, tmp_path: Path
+    minilm: Embedder, tmp_path: Path
 ) -> None:
     # Made by newsbot at 3c5535a: the seeds, then volcano.txt saved to the delta file. A
     # checkout gives the index file a new inode, so its delta no longer applies (as after
     # `cp -r` back then): the volcano passage waits and is the only one embedded.
     data = tmp_path / "data"
     shutil.copytree(DATA / "archive-3c5535a", data)
-    counting = CountingEmbedder(embedder)
+    counting = CountingEmbedder(minilm)  # the English model of that release
 
     archive = Archive(Settings(_env_file=None, data_dir=data), embedder=counting)  # type: ignore[call-arg]
     waiting = archive.store.vectors.missing().tolist()

@@ -26,10 +26,16 @@ from index.written.client import ModelClient
 from index.written.write import Written, write_answer
 
 KEY = "sk-test-SecretKeyThatMustNotLeak"
+# What passage [2] of the seed question says (the second passage the default model cites).
+MEETING = (
+    "European leaders met Donald Trump at the White House on August 18 to discuss security "
+    "guarantees for Ukraine"
+)
 GOOD = (
     "The USA signaled its readiness to support a European coalition for the defense of "
     "Ukraine [1]. The USA is ready to provide intelligence means to a Western defense force in "
-    "post-war Ukraine [1]. Europe promised to increase defense expenditures to 5% of GDP [2]."
+    "post-war Ukraine [1]. European leaders met Donald Trump at the White House on August 18 "
+    "to discuss security guarantees for Ukraine [2]."
 )
 
 
@@ -79,7 +85,7 @@ def test_good_answer_is_shown_with_its_citations(
 
     assert written.mode == "llm" and not written.dropped
     assert [s.n for s in written.answer.sentences] == [1, 1, 2]
-    assert "5% of GDP. [2]" in written.answer.text
+    assert "guarantees for Ukraine. [2]" in written.answer.text
     assert model.script.requests[0].get("stream", False) is stream
     assert model.script.keys == [f"Bearer {KEY}"]
 
@@ -108,16 +114,11 @@ def test_citation_of_a_passage_that_does_not_exist_is_dropped(
 def test_sentence_with_a_number_no_passage_has_is_dropped(
     archive: Archive, model: FakeOpenAIServer
 ) -> None:
-    model.script.reply = (
-        "Europe promised to increase defense expenditures to 7% of GDP [2]. "
-        "Europe promised to increase defense expenditures to 5% of GDP [2]."
-    )
+    model.script.reply = f"{MEETING.replace('18', '19')} [2]. {MEETING} [2]."
     written = ask(archive, model)
 
-    assert [s.text for s in written.answer.sentences] == [
-        "Europe promised to increase defense expenditures to 5% of GDP."
-    ]
-    assert "does not have 7" in written.dropped[0].reason
+    assert [s.text for s in written.answer.sentences] == [f"{MEETING}."]
+    assert "does not have 19" in written.dropped[0].reason
 
 
 def test_answer_without_citations_falls_back_to_the_extractive_answer(
@@ -257,7 +258,7 @@ def test_cli_ask_llm_json_lists_mode_and_dropped(model: FakeOpenAIServer, tmp_pa
     )
     payload = json.loads(result.stdout)
 
-    assert payload["mode"] == "llm" and "5% of GDP. [2]" in payload["answer"]
+    assert payload["mode"] == "llm" and "guarantees for Ukraine. [2]" in payload["answer"]
     assert payload["dropped"] == [
         {
             "sentence": "The coalition will be led by Canada.",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import SEED_QUESTION
 
 from index.archive import Archive
-from index.embed.sbert import Embedder
+from index.embed.factory import TextEmbedder
 from index.settings import Settings
 from index.written.check import (
     Checker,
@@ -19,7 +18,7 @@ from index.written.check import (
     stated_facts,
 )
 
-# Passage [1] opens the seed article (the US offer), [2] follows (Europe's spending, doubts).
+# Passage [1] opens the seed article (the US offer), [2] is Europe's spending and the doubts.
 SUPPORTED = [
     "The United States said it is ready to back a European coalition defending Ukraine [1].",
     "Washington may give intelligence and battlefield control to a Western force in post-war "
@@ -44,12 +43,15 @@ UNSUPPORTED = [
 
 
 @pytest.fixture(scope="module")
-def checker(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Checker]:
+def checker(tmp_path_factory: pytest.TempPathFactory, embedder: TextEmbedder) -> Iterator[Checker]:
     """A checker over the passages the seed question cites."""
     settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("check"))  # type: ignore[call-arg]
     archive = Archive(settings, embedder=embedder)
     archive.seed()
-    yield Checker(archive.embedder, archive.cited_passages(archive.ask(SEED_QUESTION)))
+    # Chosen by their text, not by a model's ranking of them for the seed question.
+    seed = [hit.chunk.text for _, hit in sorted(archive.passages().items())]
+    opening = next(text for text in seed if "intelligence" in text)
+    yield Checker(archive.embedder, {1: opening, 2: next(t for t in seed if "unclear" in t)})
     archive.close()
 
 

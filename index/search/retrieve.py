@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from index.storage.vectors import VectorIndex
 
 DEPTH = 100  # candidates each retriever hands to the fusion
 KEYWORD_FLOOR = 0.5  # a passage only BM25 found is cited if it scores this share of the best
+NOT_TEXT = ("Cc", "Cf", "Cs")  # control, format (zero-width, bidi) and surrogate code points
 
 
 class EmptyQuestion(ArchiveError):
@@ -65,7 +67,10 @@ class Candidates:
 
 def clean_question(question: str, max_chars: int) -> str:
     """One line of at most max_chars characters, cut at a word boundary."""
-    text = " ".join(valid_text(question).split())
+    # Control, format and lone surrogate code points are no one's words: the model would
+    # read them as something (e5 finds a NUL near everything).
+    kept = (ch for ch in question if ch.isspace() or unicodedata.category(ch) not in NOT_TEXT)
+    text = " ".join(valid_text("".join(kept)).split())
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
     if not any(ch.isalnum() for ch in text):

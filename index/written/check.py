@@ -67,7 +67,12 @@ class Checker:
             why = "cites no passage" if not sentence.cited else "cites no passage that exists"
             return Verdict(sentence, None, why)
         vector = self.embedder.embed_passages([sentence.text], stored=False)[0]
-        closeness = {n: float(np.max(self.passage_vectors(n) @ vector)) for n in cited}
+        # Rescaled by the model's unrelated-text cosine, as retrieval does: e5's 0.88 is 0.6.
+        floor = self.embedder.cosine_floor
+        closeness = {
+            n: (float(np.max(self.passage_vectors(n) @ vector)) - floor) / (1 - floor)
+            for n in cited
+        }
         reasons = []
         for number in sorted(cited, key=lambda n: -closeness[n]):
             missing = missing_facts(sentence.text, self.passages[number])
