@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=BENCH)
     args = parser.parse_args()
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    models = {"minilm": open_embedder(settings)}
+    minilm = settings.model_copy(update={"embedding_model": "all-MiniLM-L6-v2"})
+    models = {"minilm": open_embedder(minilm)}
     e5 = settings.model_copy(update={"embedding_model": "multilingual-e5-small"})
     models["e5"] = open_embedder(e5)
     counter = models["minilm"]

@@ -32,9 +32,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def settings_for(data_dir: Path, backend: str, index_type: str = "auto") -> Settings:
-    """Default settings on a data dir, ignoring any .env."""
+    """Default settings on a data dir, ignoring any .env, with all-MiniLM-L6-v2 on `backend`.
+
+    The benchmarks' corpus archive and the scale archives built from its vectors are MiniLM's
+    (README, Performance); the default model (multilingual-e5-small) would mislabel them.
+    """
     return Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=data_dir, embedding_backend=backend, index_type=index_type
+        _env_file=None,
+        data_dir=data_dir,
+        embedding_model="all-MiniLM-L6-v2",
+        embedding_backend=backend,
+        index_type=index_type,
     )
 
 
