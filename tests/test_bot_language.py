@@ -198,7 +198,9 @@ def test_odd_questions_get_an_answer_or_nothing_in_the_users_language(
     assert reply.startswith("В архіві немає нічого про") != found
 
 
-def test_an_emoji_question_is_asked_for_in_words_in_the_users_language(world: World) -> None:
-    reply = world.say("🇺🇸🤝🇺🇦❓", next(users), "ru")
+def test_emoji_questions_get_an_answer_or_nothing_in_the_users_language(world: World) -> None:
+    user = next(users)
 
-    assert reply.startswith("Задайте вопрос словами")
+    assert f"[1] {SEED_TITLE}" in world.say("🇺🇸🤝🇺🇦❓", user, "ru")
+    assert world.say("🙂🚀🔥", user, "ru").startswith("В архиве нет ничего о")
+    assert world.say("?!", user, "ru").startswith("Задайте вопрос словами")

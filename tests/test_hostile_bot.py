@@ -88,7 +88,7 @@ BOT_CASES: list[tuple[str, Callable[[BotWorld], str], str]] = [
     ("5,000 arguments", _say("/ask " + " ".join(SEED_QUESTION.split() * 1000)), CITED),
     ("control characters only", _say("\x01\x02\x03 \u200b\u202e"), "Ask a question in words"),
     ("an empty /ask", _say("/ask"), "Ask like this"),
-    ("4,000 emoji", _say("🦆" * 4000), "Ask a question in words"),
+    ("4,000 emoji", _say("🦆" * 4000), "The archive has nothing on"),
     ("a non-admin /addsource", _say("/addsource http://example.org/feed"), "only the bot's"),
     ("a non-admin /removesource", _say("/removesource 1"), "only the bot's admins"),
     ("/removesource x 5,000", _say("/removesource " + "x " * 5000, ADMIN_ID), "removesource"),

@@ -89,10 +89,13 @@ def test_odd_questions_answer_or_say_nothing(languages: Archive, question: str) 
     assert answer.found != question.startswith("Who won")
 
 
-def test_an_emoji_question_gets_the_usual_ask_in_words(languages: Archive) -> None:
-    # The known error every front end turns into its short "ask in words" reply.
+def test_emoji_questions_answer_or_say_nothing(languages: Archive) -> None:
+    assert SEED_TITLE in _titles(languages, "🇺🇸🤝🇺🇦")  # flags the model reads
+    assert not languages.ask("🙂🚀🔥").found
+    # A question with no word and no symbol is the known error every front end turns into
+    # its short "ask in words" reply.
     with pytest.raises(EmptyQuestion):
-        languages.ask("🙂🚀🔥")
+        languages.ask("?! …")
 
 
 def test_keyword_search_meets_inflected_ukrainian_and_russian(archive: Archive) -> None:

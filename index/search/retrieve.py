@@ -73,7 +73,8 @@ def clean_question(question: str, max_chars: int) -> str:
     text = " ".join(valid_text("".join(kept)).split())
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
-    if not any(ch.isalnum() for ch in text):
+    # Emoji are asked too: e5 reads "🇺🇸🤝🇺🇦" as the US and Ukraine (MiniLM reads nothing).
+    if not any(ch.isalnum() or unicodedata.category(ch) == "So" for ch in text):
         raise EmptyQuestion(_("Ask a question in words, e.g. “What did the US offer Ukraine?”"))
     return text
 
