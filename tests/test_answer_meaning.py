@@ -1,5 +1,5 @@
 """Sentences chosen by meaning across languages, and the rules' Russian question words:
-hand-made articles in an archive embedded with multilingual-e5-small."""
+hand-made articles in an archive on the default model (multilingual-e5-small)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from test_languages import e5
 
 from index.archive import Archive
 from index.embed.factory import TextEmbedder
@@ -17,7 +16,6 @@ from index.search.meaning import script
 from index.search.sentences import asked_kind
 from index.settings import Settings
 
-__all__ = ["e5"]  # the session fixture, shared with test_languages
 NOW = date(2025, 6, 18)
 LIBRARY = ArticleDraft(
     title="Port Alden turns an old ferry into a library",
@@ -38,10 +36,10 @@ BRIDGE = ArticleDraft(
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory, e5: TextEmbedder) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: TextEmbedder) -> Path:
     """An archive of the two articles, one English and one Ukrainian."""
     folder = tmp_path_factory.mktemp("meaning") / "data"
-    with Archive(_settings(folder, "across"), embedder=e5) as archive:
+    with Archive(_settings(folder, "across"), embedder=embedder) as archive:
         archive.add_drafts([LIBRARY, BRIDGE])
     return folder
 
@@ -50,18 +48,17 @@ def _settings(folder: Path, meaning: str) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         data_dir=folder,
-        embedding_model="multilingual-e5-small",
         answer_meaning=meaning,
         answer_sentences=1,  # the one best sentence, so the test sees which one wins
     )
 
 
 @pytest.fixture
-def ask(data_dir: Path, e5: TextEmbedder) -> Callable[..., str]:
+def ask(data_dir: Path, embedder: TextEmbedder) -> Callable[..., str]:
     """Ask the archive with sentences read by meaning ('across') or by words only ('off')."""
 
     def asked(question: str, meaning: str = "across") -> str:
-        with Archive(_settings(data_dir, meaning), embedder=e5) as archive:
+        with Archive(_settings(data_dir, meaning), embedder=embedder) as archive:
             answer = archive.ask(question, now=NOW)
         return " ".join(sentence.text for sentence in answer.sentences)
 

@@ -9,11 +9,9 @@ from collections.abc import Iterator
 import pytest
 from conftest import SEED_QUESTION, SEED_TITLE
 from test_bot_language import World, running_bot
-from test_languages import e5
 
 from index.embed.factory import TextEmbedder
 
-__all__ = ["e5"]  # the session fixture, shared with test_languages
 users = itertools.count(8000)
 
 
@@ -23,10 +21,10 @@ def _answer(reply: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def seeds(tmp_path_factory: pytest.TempPathFactory, e5: TextEmbedder) -> Iterator[World]:
-    """The bot over the (English) seeds embedded with multilingual-e5-small."""
+def seeds(tmp_path_factory: pytest.TempPathFactory, embedder: TextEmbedder) -> Iterator[World]:
+    """The bot over the (English) seeds on the default model (multilingual-e5-small)."""
     data_dir = tmp_path_factory.mktemp("crosslingual") / "data"
-    with running_bot(data_dir, e5, embedding_model="multilingual-e5-small") as world:
+    with running_bot(data_dir, embedder) as world:
         yield world
 
 
