@@ -67,8 +67,15 @@ class Settings(BaseSettings):
             "index upgrade` moves it to multilingual-e5-small)."
         ),
     )
-    embedding_batch_size: int = Field(
-        32, ge=1, le=1024, alias="EMBEDDING_BATCH_SIZE", description="Passages per model call."
+    embedding_batch_size: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        alias="EMBEDDING_BATCH_SIZE",
+        description=(
+            "Passages per model call; empty: the model's own (8 for multilingual-e5-small, "
+            "whose int8 graph runs fastest on short batches; 32 for others)."
+        ),
     )
     embedding_backend: Literal["onnx", "torch", "onnx-int8"] = Field(
         "onnx",
@@ -297,6 +304,7 @@ class Settings(BaseSettings):
         "model_cache_dir",
         "webhook_secret",
         "alert_score",
+        "embedding_batch_size",
         mode="before",
     )
     @classmethod

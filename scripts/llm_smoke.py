@@ -40,8 +40,9 @@ async def run(settings: Settings, archive: Archive, question: str, stream: bool)
 
     async def progress(answer: Answer) -> None:
         nonlocal shown
-        for sentence, n in answer.sentences[shown:]:
-            print(f"  +{time.monotonic() - start:5.1f}s checked: {sentence} [{n}]", flush=True)
+        for sentence in answer.sentences[shown:]:
+            elapsed = time.monotonic() - start
+            print(f"  +{elapsed:5.1f}s checked: {sentence.text} [{sentence.n}]", flush=True)
         shown = len(answer.sentences)
 
     try:
@@ -49,7 +50,7 @@ async def run(settings: Settings, archive: Archive, question: str, stream: bool)
             client,
             archive.embedder,
             extractive,
-            archive.passages(extractive),
+            archive.cited_passages(extractive),
             stream=stream,
             progress=progress,
         )

@@ -65,7 +65,7 @@ def collect(archive: Archive, questions: Path, gold: Path, seed: int) -> Samples
     for case in cases:
         answer = archive.retriever.ask(case.question, now=case.asked_on)
         if answer.found:
-            answered.append((answer, archive.passages(answer)))
+            answered.append((answer, archive.cited_passages(answer)))
     samples = Samples()
     for index, (answer, passages) in enumerate(answered):
         checker = Checker(archive.embedder, passages)
