@@ -266,6 +266,8 @@ def on_postgres(
     )
     url, copy_s = server.copied(f"newsbot_{size}", sqlite)
     os.environ["NEWSBOT_DATABASE_URL"] = url
+    # Only the copy searches pgvector: the SQLite source and scale archives keep FAISS.
+    os.environ["NEWSBOT_VECTOR_SEARCH"] = args.vector_search
     cache_dir = args.workdir / f"postgres-caches-{args.backend}-{size}"
     cache_dir.mkdir(parents=True, exist_ok=True)
     figures: dict[str, object] = {"engine": "postgres", "vector_search": args.vector_search}
@@ -340,8 +342,6 @@ def main() -> None:
     for name in ("NEWSBOT_DATABASE_URL", "NEWSBOT_VECTOR_SEARCH"):
         os.environ.pop(name, None)
     server = BenchServer(args.workdir, args.database_url) if args.engine == "postgres" else None
-    if server is not None:
-        os.environ["NEWSBOT_VECTOR_SEARCH"] = args.vector_search
     try:
         if args.limit:
             embedder = open_embedder(settings_for(args.workdir / "models-home", args.backend))
@@ -355,6 +355,7 @@ def main() -> None:
             for size in args.sizes:
                 measure_size(args, size, source, server)
                 os.environ.pop("NEWSBOT_DATABASE_URL", None)
+                os.environ.pop("NEWSBOT_VECTOR_SEARCH", None)
     finally:
         if server is not None:
             server.close()
