@@ -20,6 +20,7 @@ from test_eval import bench  # noqa: F401 (a fixture: its three-article eval set
 
 from cli.main import main
 from index.archive import Archive
+from index.i18n import use_language
 from index.records import ArticleDraft, Sentence
 from index.settings import Settings
 from index.written.client import ModelClient
@@ -88,6 +89,25 @@ def test_good_answer_is_shown_with_its_citations(
     assert "guarantees for Ukraine. [2]" in written.answer.text
     assert model.script.requests[0].get("stream", False) is stream
     assert model.script.keys == [f"Bearer {KEY}"]
+
+
+def test_a_ukrainian_user_gets_a_ukrainian_answer_checked_against_english_passages(
+    archive: Archive, model: FakeOpenAIServer
+) -> None:
+    supported = (
+        "США готові надати розвіддані та контроль над ситуацією на полі бою західним силам "
+        "у повоєнній Україні [1]."
+    )
+    unsupported = "Росія погодилася на присутність європейських військ [1]."
+    model.script.reply = f"{supported} {unsupported}"
+    with use_language("uk"):
+        written = ask(archive, model, question="Що США запропонували Україні?")
+
+    system = model.script.requests[0]["messages"][0]["content"]
+    assert "Write the answer in Ukrainian" in system
+    assert written.mode == "llm"
+    assert [s.text for s in written.answer.sentences] == [supported.removesuffix(" [1].") + "."]
+    assert len(written.dropped) == 1 and "says something else" in written.dropped[0].reason
 
 
 def test_citation_of_a_passage_that_does_not_exist_is_dropped(
