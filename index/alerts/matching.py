@@ -83,17 +83,27 @@ def cyrillic(text: str) -> bool:
     return sum("\u0400" <= ch <= "\u04ff" for ch in letters) * 2 > len(letters)
 
 
+@dataclass(frozen=True)
+class PassageWords:
+    """What a passage offers the word signals: its words, its title's, and its script."""
+
+    text: frozenset[str]
+    title: frozenset[str]
+    cyrillic: bool
+
+    @classmethod
+    def of(cls, hit: Hit) -> PassageWords:
+        text = frozenset(words(hit.chunk.text))
+        return cls(text, frozenset(words(hit.article.title)), cyrillic(" ".join(text)))
+
+
 def word_credit(
-    terms: frozenset[str],
-    topic_cyrillic: bool,
-    text: frozenset[str],
-    title: frozenset[str],
-    cross_script: float,
+    terms: frozenset[str], topic_cyrillic: bool, passage: PassageWords, cross_script: float
 ) -> float:
     """The topic's words in passage and title; across scripts, the model's `cross_script`."""
-    if terms and topic_cyrillic != cyrillic(" ".join(text)):
+    if terms and topic_cyrillic != passage.cyrillic:
         return cross_script
-    return lexical_bonus(terms, text, title)
+    return lexical_bonus(terms, passage.text, passage.title)
 
 
 def lexical_bonus(terms: frozenset[str], text: frozenset[str], title: frozenset[str]) -> float:
@@ -129,13 +139,12 @@ def score_pairs(
     cosine = rescaled(passages @ topics.T, floor)
     scripts = [cyrillic(" ".join(t)) for t in terms]
     rows, cols = np.nonzero(cosine >= threshold - KEYWORD_WEIGHT - TITLE_WEIGHT)
-    seen: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+    seen: dict[int, PassageWords] = {}  # each passage read once, however many topics it meets
     found = []
     for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
         if row not in seen:
-            hit = hits[row]
-            seen[row] = (frozenset(words(hit.chunk.text)), frozenset(words(hit.article.title)))
-        credit = word_credit(terms[col], scripts[col], *seen[row], cross_script)
+            seen[row] = PassageWords.of(hits[row])
+        credit = word_credit(terms[col], scripts[col], seen[row], cross_script)
         score = float(cosine[row, col]) + credit
         if score >= threshold:
             found.append((row, col, score))

@@ -9,6 +9,7 @@ from datetime import date
 from index.alerts.matching import (
     KEYWORD_WEIGHT,
     TITLE_WEIGHT,
+    PassageWords,
     calibration,
     cyrillic,
     rescaled,
@@ -21,7 +22,6 @@ from index.i18n import _
 from index.ingest.text import valid_text
 from index.records import Article
 from index.search.dates import DateRange, time_range
-from index.search.fusion import words
 from index.search.retrieve import Retriever
 from index.settings import Settings
 from index.storage.database_vectors import DatabaseVectors
@@ -105,8 +105,8 @@ class Stories:
         script = cyrillic(" ".join(terms))
         best: dict[int, tuple[Article, float]] = {}
         for chunk_id, hit in hits.items():
-            text, title = frozenset(words(hit.chunk.text)), frozenset(words(hit.article.title))
-            score = near[chunk_id] + word_credit(terms, script, text, title, model.cross_script)
+            passage = PassageWords.of(hit)
+            score = near[chunk_id] + word_credit(terms, script, passage, model.cross_script)
             known = best.get(hit.article.id)
             if score >= threshold and (known is None or score > known[1]):
                 best[hit.article.id] = (hit.article, score)
