@@ -25,7 +25,9 @@ class Tuning:
     recency_days: float = 60.0
     in_range: float = 0.2  # bonus for passages inside the question's time words' range
     range_slack_days: float = 5.0
-    title_weight: float = 0.1  # re-rank: share of the question's words in the title
+    # Re-rank: share of the question's words in the title. 0.2 since e5 became the default
+    # (dev recall@1 0.803 -> 0.828 on e5, 0.779 -> 0.787 on MiniLM; 0.15 and 0.25 lower).
+    title_weight: float = 0.2
     rerank_depth: int = 30
 
 
