@@ -12,6 +12,7 @@ from index.archive import Archive
 from index.embed.factory import TextEmbedder
 from index.records import Answer, Article, ArticleDraft, Chunk, Hit
 from index.search.answer import compose_answer
+from index.search.sentences import Weights
 from index.settings import Settings
 
 ARTICLES = [
@@ -177,3 +178,38 @@ def test_a_story_nearly_as_good_joins_as_another_report() -> None:
     assert any(s.text.startswith("Another report: ") for s in close.sentences)
     assert {s.n for s in close.sentences} == {1, 2}
     assert {s.n for s in apart.sentences} == {1}
+
+
+def test_a_sentence_as_strong_but_off_the_question_is_no_other_report() -> None:
+    question = "Which two teams played in this year's Harbour Cup final?"
+    final = "The Askel Gulls and the Brenna Foxes played in the Harbour Cup final on Saturday."
+    # As strong a passage, names and news, but it shares only "teams" with the question.
+    charity = "Teams from Dunmere, the Rovers and the Wanderers, met in a charity match on Sunday."
+    hits = [_hit(1, 1.0, final), _hit(2, 1.0, charity)]
+
+    answer = compose_answer(question, hits, 3, now=date(2025, 5, 2))
+    unanchored = compose_answer(question, hits, 3, tuning=Weights(anchor=0.0), now=date(2025, 5, 2))
+
+    assert [s.text for s in answer.sentences] == [final]
+    assert unanchored.sentences[-1].text == f"Another report: {charity}"
+
+
+def test_the_lead_in_of_a_question_does_not_choose_the_answer() -> None:
+    question = (
+        "You could beat the heat in a cool movie theater. "
+        "Which film was the first summer blockbuster?"
+    )
+    passage = _hit(
+        1,
+        1.0,
+        "The Orpheum movie theater opened its cool hall to beat the summer heat on Friday. "
+        "Jaws, released by Universal in 1975, is considered the first summer blockbuster.",
+    )
+
+    answer = compose_answer(question, [passage], 1, now=date(2025, 5, 2))
+    evenly = compose_answer(
+        question, [passage], 1, tuning=Weights(lead_in=1.0), now=date(2025, 5, 2)
+    )
+
+    assert answer.sentences[0].text.startswith("Jaws, released by Universal in 1975")
+    assert evenly.sentences[0].text.startswith("The Orpheum movie theater")

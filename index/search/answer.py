@@ -92,6 +92,7 @@ class Candidate:
     text: str
     score: float
     news: frozenset[str] = frozenset()  # its content words that are not the question's
+    match: float = 0.0  # share of the question's weighted words it (and what it leans on) holds
 
 
 def candidates(
@@ -108,7 +109,7 @@ def candidates(
     """
     passages = [split_sentences(hit.chunk.text) for hit in hits]
     words = [[set(stems(text)) for text in texts] for texts in passages]
-    asked = Question.read(question, [w for row in words for w in row])
+    asked = Question.read(question, [w for row in words for w in row], tuning.lead_in)
     best_hit = max((hit.score for hit in hits), default=0.0) or 1.0
     scored: list[list[Candidate]] = []
     for index, (hit, texts) in enumerate(zip(hits, passages, strict=True)):
@@ -128,7 +129,16 @@ def candidates(
                 - tuning.stale * (stale[index] if stale else 0.0)
             )
             news = frozenset(words[index][position] - asked.weights.keys())
-            row.append(Candidate(index, position, text, -1.0 if judged.restates else score, news))
+            row.append(
+                Candidate(
+                    index,
+                    position,
+                    text,
+                    -1.0 if judged.restates else score,
+                    news,
+                    judged.match,
+                )
+            )
             restated = judged.restates
         scored.append(row)
     return scored
@@ -210,11 +220,15 @@ def another_report(
     """Another story's best sentence, when it holds the kind of thing asked and the answer not,
     or when it scores nearly as well as the answer's best (`tuning.rival`): too close to call,
     unless it tells an older occurrence than the answer's story (`stale`, as for `candidates`).
+    Either way it must be about the question: hold `tuning.anchor` of the question's words
+    that the answer's best-matching sentence holds (no "World Series" answer gets a
+    Thanksgiving football sentence for sharing "two teams").
     """
     asked = Question.read(question, [])
     if not chosen:
         return []
     best = chosen[0].score
+    about = tuning.anchor * max(c.match for c in chosen)
     wanting = bool(asked.kind) and not any(holds_kind(asked, c.text) for c in chosen)
     lead = story[chosen[0].hit]
     for candidate in sorted((c for row in scored for c in row), key=lambda c: -c.score):
@@ -224,6 +238,7 @@ def another_report(
             story[candidate.hit] == lead
             or is_furniture(candidate.text)
             or leans_back(candidate.text)
+            or candidate.match < about
         ):
             continue
         older = bool(stale) and stale[candidate.hit] > stale[chosen[0].hit]

@@ -67,6 +67,9 @@ _ASKS = (
 )
 
 
+_QUESTION_SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+")
+
+
 @dataclass(frozen=True)
 class Weights:
     """How much each signal counts; tuned on the dev set only."""
@@ -85,6 +88,8 @@ class Weights:
     repeat: float = 0.5  # sentences sharing this share of content words say the same thing
     words: int = 120  # more sentences only while the answer stays within this many words
     rival: float = 0.9  # another story's sentence scoring this share of the best joins too
+    anchor: float = 0.5  # ... if it holds this share of the question's words the answer's best does
+    lead_in: float = 0.25  # weight of words only in a question's lead-in ("Turkey is … Which …?")
     restated_novelty: int = 3  # a sentence adding fewer new words than this restates
     restated_match: float = 0.6
 
@@ -139,13 +144,27 @@ class Question:
     weights: dict[str, float]
 
     @classmethod
-    def read(cls, question: str, pool: Sequence[set[str]]) -> Question:
-        """The question, its stems weighted by how rare they are among the pool's sentences."""
+    def read(cls, question: str, pool: Sequence[set[str]], lead_in: float = 1.0) -> Question:
+        """The question, its stems weighted by how rare they are among the pool's sentences.
+
+        A stem only in the sentences that lead in to the asking one ("You could beat the heat
+        in a cool theater. Which movie is the first summer blockbuster?") counts `lead_in`.
+        """
         wanted = [s for s in dict.fromkeys(stems(question)) if s not in GENERIC_STEMS]
         found = Counter(s for words in pool for s in words if s in wanted)
-        weights = {s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) for s in wanted}
+        asking = set(stems(asking_part(question)))
+        weights = {
+            s: math.log(1 + (len(pool) + 1) / (found[s] + 1)) * (1.0 if s in asking else lead_in)
+            for s in wanted
+        }
         words = frozenset(_WORD.findall(question.lower()))
         return cls(words=words, kind=asked_kind(question), weights=weights)
+
+
+def asking_part(question: str) -> str:
+    """The sentences of the question that ask (end in '?'), else its last sentence."""
+    parts = _QUESTION_SENTENCE.split(question.strip())
+    return " ".join(p for p in parts if p.rstrip("\"'”’»)").endswith("?")) or parts[-1]
 
 
 def holds_kind(question: Question, sentence: str) -> float:
@@ -160,10 +179,12 @@ def holds_kind(question: Question, sentence: str) -> float:
 
 @dataclass(frozen=True)
 class Judged:
-    """A sentence's score for a question and whether it restates the question."""
+    """A sentence's score for a question, whether it restates the question, and the share of
+    the question's (weighted) words it holds."""
 
     score: float
     restates: bool
+    match: float = 0.0
 
 
 def judge(
@@ -187,4 +208,4 @@ def judge(
     score = (tuning.match * match + tuning.kind * kind + tuning.new * min(new, 8) / 8) * (
         tuning.missing if wanting else 1.0
     )
-    return Judged(score=0.0 if restates else score, restates=restates)
+    return Judged(score=0.0 if restates else score, restates=restates, match=match)
