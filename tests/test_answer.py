@@ -150,6 +150,25 @@ def test_headings_and_fragments_are_not_sentences() -> None:
     assert split_sentences(text) == ["The USA offered intelligence to Kyiv."]
 
 
+def test_a_live_blog_update_is_read_without_its_stamp() -> None:
+    text = (
+        "6:36 pm ET April 1, 2026 Share this update Artemis II, 4 astronauts launch on trip "
+        "to the moon. 9:28 pm ET April 1, 2026 Share this update The crew is safe in orbit, "
+        "NASA said."
+    )
+
+    sentences = split_sentences(text)
+    answer = compose_answer(
+        "How many astronauts are on board Artemis II?", [_hit(1, 1, 1.0, text)], 1
+    )
+
+    assert sentences == [
+        "Artemis II, 4 astronauts launch on trip to the moon.",
+        "The crew is safe in orbit, NASA said.",
+    ]
+    assert answer.sentences[0].text.startswith("Artemis II, 4 astronauts")
+
+
 @pytest.mark.parametrize(
     ("sentence", "furniture"),
     [

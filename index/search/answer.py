@@ -26,6 +26,11 @@ _SENTENCE_END = re.compile(
     rf"(?<=[.!?…])[\"'”’»)]*\s+(?=[\"'“‘«(\[]?[A-Z0-9À-Ý{cyrillic.CAPITALS}])"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A live blog's update stamp: "6:36 pm ET April 1, 2026 Share this update Artemis II, 4 …".
+_UPDATE_STAMP = re.compile(
+    r"^\d{1,2}:\d\d\s*[ap]\.?m\.?\s+(?:[ECMP][SD]?T\s+)?[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4}\s+"
+    r"(?:Share this update\s+)?"
+)
 _ABBREVIATION = re.compile(
     r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|St|Gov|Sen|Rep|Gen|Lt|"
     r"Col|Sgt|Jr|Sr|No|vs|Inc|Corp|Co|Mt|Ft|[A-Z]\.[A-Z])\.$"
@@ -44,11 +49,12 @@ def _pieces(line: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage; headings and fragments of under four words are left out."""
+    """Sentences of a passage; headings and fragments of under four words are left out, and a
+    live blog's update stamp before the update's own words."""
     sentences: list[str] = []
     for line in text.splitlines():
         for piece in _pieces(line.strip()):
-            piece = piece.strip()
+            piece = _UPDATE_STAMP.sub("", piece.strip())
             if len(_WORD.findall(piece)) >= 4 and piece[-1:] in ".!?…\"'”’»)":
                 sentences.append(piece)
     return sentences
