@@ -181,7 +181,10 @@ def test_a_live_blog_update_is_read_without_its_stamp() -> None:
         ("Dec. 22, 2025 Updated Dec. 23, 2025, 9:52 a.m.", True),
         ("Nov. 2, 2016 — Cubs 8, Indians 7 (10 innings)", True),
         ("Play the USA TODAY Quick Cross now.", True),
+        ("Today is Sunday, June 9th, 2024.", True),
+        ("It was 7:30 p.m. ET on Thursday.", True),
         ("Thomas Jefferson drafted the Declaration.", False),
+        ("The final is on Sunday, Nov. 20.", False),
     ],
 )
 def test_furniture(sentence: str, furniture: bool) -> None:

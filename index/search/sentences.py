@@ -23,6 +23,8 @@ _DATE = re.compile(
     r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
     r"today|tomorrow|yesterday)\b|(?i:" + cyrillic.DATE_WORDS + ")"
 )
+_ORDINAL = re.compile(r"\d+(st|nd|rd|th)?", re.IGNORECASE)
+_CLOCK_WORDS = frozenset({"a", "p", "m", "am", "pm", "et", "pt", "ct", "now", "tonight", "noon"})
 # Page furniture: bylines, time stamps, captions, share and "read more" lines.
 _FURNITURE = re.compile(
     r"(\bread more\b|\bvisit (our|the)\b|\bsign up\b|\bsubscribe\b|\bnewsletter\b|"
@@ -100,13 +102,25 @@ def stems(text: str) -> list[str]:
 
 
 def is_furniture(sentence: str) -> bool:
-    """A byline, time stamp, caption, share or 'read more' line, a question or a fragment."""
+    """A byline, time stamp, caption, share or 'read more' line, a question or a fragment,
+    or a sentence that says nothing but a day ("Today is Sunday, June 9th, 2024.")."""
     first = sentence[:1]
     return (
         sentence.rstrip("\"'”’)").endswith("?")
         or (first.isalpha() and first.islower())
         or bool(_FURNITURE.search(sentence))
         or is_dateline(sentence)
+        or all(_says_when_only(word) for word in _WORD.findall(sentence))
+    )
+
+
+def _says_when_only(word: str) -> bool:
+    """A stop word, a number or ordinal, or a word of a date or clock time."""
+    return (
+        word.lower() in STOPWORDS
+        or word.lower() in _CLOCK_WORDS
+        or any(_DATE.fullmatch(form) for form in (word, word.lower(), word.capitalize()))
+        or bool(_ORDINAL.fullmatch(word))
     )
 
 
