@@ -23,6 +23,7 @@ _DATE = re.compile(
     r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
     r"today|tomorrow|yesterday)\b|(?i:" + cyrillic.DATE_WORDS + ")"
 )
+_QUESTION_SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)?", re.IGNORECASE)
 _CLOCK_WORDS = frozenset({"a", "p", "m", "am", "pm", "et", "pt", "ct", "now", "tonight", "noon"})
 # Page furniture: bylines, time stamps, captions, share and "read more" lines.
@@ -69,9 +70,6 @@ _ASKS = (
 )
 
 
-_QUESTION_SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+")
-
-
 @dataclass(frozen=True)
 class Weights:
     """How much each signal counts; tuned on the dev set only."""
@@ -90,7 +88,7 @@ class Weights:
     repeat: float = 0.5  # sentences sharing this share of content words say the same thing
     words: int = 120  # more sentences only while the answer stays within this many words
     rival: float = 0.9  # another story's sentence scoring this share of the best joins too
-    anchor: float = 0.5  # ... if it holds this share of the question's words the answer's best does
+    anchor: float = 0.5  # and holds this share of the question words the answer's best holds
     lead_in: float = 0.25  # weight of words only in a question's lead-in ("Turkey is … Which …?")
     restated_novelty: int = 3  # a sentence adding fewer new words than this restates
     restated_match: float = 0.6
