@@ -76,13 +76,15 @@ def _titled(title: str) -> Hit:
 
 
 @pytest.mark.parametrize(
-    ("terms", "title", "expected"),
+    ("terms", "title", "share"),
     [
-        (["tariffs", "steel"], "Tariff on Steel imports", 0.1),  # five letters: tariffs ~ tariff
-        (["tariffs", "china"], "Tariff on Steel imports", 0.05),
+        (["tariffs", "steel"], "Tariff on Steel imports", 1.0),  # five letters: tariffs ~ tariff
+        (["tariffs", "china"], "Tariff on Steel imports", 0.5),
         (["volcano"], "Tariff on Steel imports", 0.0),
         ([], "Tariff on Steel imports", 0.0),
     ],
 )
-def test_title_bonus(terms: list[str], title: str, expected: float) -> None:
-    assert title_bonus(terms, _titled(title), Tuning()) == pytest.approx(expected)
+def test_title_bonus(terms: list[str], title: str, share: float) -> None:
+    tuning = Tuning(title_weight=0.2)
+
+    assert title_bonus(terms, _titled(title), tuning) == pytest.approx(0.2 * share)
