@@ -13,7 +13,6 @@ from index.archive import Archive
 from index.embed.factory import TextEmbedder
 from index.records import ArticleDraft
 from index.search.meaning import script
-from index.search.sentences import asked_kind
 from index.settings import Settings
 
 NOW = date(2025, 6, 18)
@@ -107,19 +106,3 @@ def test_scripts_tell_when_words_cannot_match() -> None:
     assert script("Що США запропонували Україні?") == "cyrillic"
     assert script("What did the US offer Ukraine?") == "latin"
     assert script("🙂 2025") == ""
-
-
-@pytest.mark.parametrize(
-    ("question", "kind"),
-    [
-        ("В каком штате убили Чарли Кирка?", "name"),  # the prepositional "каком"
-        ("У якому штаті вбили Чарлі Кірка?", "name"),
-        ("Во сколько оценивают украденные драгоценности?", "number"),
-        ("В каком году открыли музей?", "date"),
-        # The phrase nearest the start decides: a name, though "when" follows.
-        ("Which country was hit hardest when Hurricane Melissa struck?", "name"),
-        ("When did the hurricane hit the country which suffered most?", "date"),
-    ],
-)
-def test_what_kind_of_thing_a_question_asks_for(question: str, kind: str) -> None:
-    assert asked_kind(question) == kind

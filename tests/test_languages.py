@@ -140,6 +140,13 @@ def test_time_words_in_ukrainian_and_russian(question: str, expected: DateRange 
         ("Яка мережа фастфуду повернула гру?", "name"),
         ("Кто передал коллекцию?", "name"),
         ("Що США запропонували Україні?", ""),
+        ("В каком штате убили Чарли Кирка?", "name"),  # the prepositional "каком"
+        ("У якому штаті вбили Чарлі Кірка?", "name"),
+        ("Во сколько оценивают украденные драгоценности?", "number"),
+        ("В каком году открыли музей?", "date"),
+        # The phrase nearest the start decides: a name, though "when" follows.
+        ("Which country was hit hardest when Hurricane Melissa struck?", "name"),
+        ("When did the hurricane hit the country which suffered most?", "date"),
     ],
 )
 def test_the_composer_knows_what_is_asked(question: str, kind: str) -> None:
